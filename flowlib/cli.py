@@ -1,0 +1,107 @@
+"""``flowlib`` on the command line: the course's own commands.
+
+    flowlib lab                         open the course in JupyterLab (what `make lab` runs)
+    flowlib doctor                      is this machine ready for the course?
+    flowlib self-assess --show          your ratings and how they compare with your scores
+    flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions/
+    flowlib instructor autograde [LESSON ...]   grade submitted/<student>/<lesson>/
+    flowlib instructor feedback [LESSON ...]    HTML feedback into feedback/
+    flowlib instructor export [--to grades.csv] all grades as CSV
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from flowlib import instructor
+
+
+def lab_command(root: Path, *extra: str) -> list[str]:
+    """The command that serves the course: JupyterLab rooted at the course folder (so nbgrader
+    finds its configuration and the self-assessment), opening on ``notebooks/``."""
+    command = [
+        str(Path(sys.executable).parent / "jupyter"),
+        "lab",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.default_url=/lab/tree/notebooks",
+        *extra,
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # JupyterLab refuses root without it
+    return command
+
+
+def _lab(args: argparse.Namespace) -> int:
+    root = instructor.course_root()
+    os.chdir(root)  # nbgrader's Validate reads nbgrader_config.py from the server's folder
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    command = lab_command(root, *args.jupyter_args)
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from flowlib.doctor import doctor
+
+    return 0 if all(check.ok for check in doctor()) else 1
+
+
+def _self_assess(args: argparse.Namespace) -> int:
+    from flowlib import self_assessment
+
+    return self_assessment.main(args.rest)
+
+
+def _instructor(args: argparse.Namespace) -> int:
+    root = instructor.course_root()
+    if args.step == "release":
+        done = instructor.release(root, args.lessons)
+        print(f"released {len(done)} lesson(s) into notebooks/: {', '.join(done)}")
+    elif args.step == "autograde":
+        done = instructor.autograde(root, args.lessons)
+        for lesson, students in done.items():
+            print(f"autograded {lesson}: {len(students)} submission(s)")
+    elif args.step == "feedback":
+        done = instructor.feedback(root, args.lessons)
+        print(f"feedback written to feedback/ for: {', '.join(done)}")
+    elif args.step == "export":
+        print(f"grades exported to {instructor.export(root, Path(args.to))}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="flowlib", description="The transformers course's commands.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    lab = commands.add_parser("lab", help="open the course in JupyterLab")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to `jupyter lab`")
+    lab.set_defaults(run=_lab)
+
+    commands.add_parser("doctor", help="check this machine").set_defaults(run=_doctor)
+
+    assess = commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
+    assess.add_argument("rest", nargs=argparse.REMAINDER)
+    assess.set_defaults(run=_self_assess)
+
+    teach = commands.add_parser("instructor", help="release, autograde, feedback, export")
+    teach.add_argument("step", choices=["release", "autograde", "feedback", "export"])
+    teach.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all)")
+    teach.add_argument("--to", default="grades.csv", help="CSV file for `export` (default: grades.csv)")
+    teach.set_defaults(run=_instructor)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except instructor.InstructorError as error:
+        print(f"flowlib: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The instructor's side of the course: release, autograde, feedback and grade export.
+
+Each step is one nbgrader command run in the course folder (the folder that holds
+``nbgrader_config.py``), with two guarantees nbgrader alone does not give:
+
+* the gradebook (``gradebook.db``) is copied aside before any step that writes to it, and
+  put back if the step fails, so a crash never leaves a half-written gradebook;
+* exported grades are written to a temporary file and moved into place only when complete.
+
+The same functions back ``make release|autograde|feedback|export`` and ``flowlib instructor``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+ALLOWED_TO_FAIL = "raises-exception"  # nbval: this cell may raise
+
+
+class TagExerciseCells(Preprocessor):
+    """nbgrader release step: let the student's exercise cells, and only those, fail.
+
+    An unanswered answer cell raises ``NotImplementedError`` and its test cells fail with it.
+    Tagging those cells ``raises-exception`` lets nbval run the rest of a fresh student
+    notebook, which must pass: later cells use flowlib, never the learner's answer.
+    """
+
+    enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade")):
+            tags = cell.metadata.setdefault("tags", [])
+            if ALLOWED_TO_FAIL not in tags:
+                tags.append(ALLOWED_TO_FAIL)
+        return cell, resources
+
+
+class InstructorError(RuntimeError):
+    """A course step could not run; the message says what was expected."""
+
+
+def course_root(start: Path | str = ".") -> Path:
+    """The folder holding ``nbgrader_config.py``: ``start`` or its nearest parent."""
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    raise InstructorError(f"no nbgrader_config.py in {here} or any parent: run this inside the course folder")
+
+
+def lessons(root: Path) -> list[str]:
+    """Assignment ids, one per lesson folder in ``solutions/`` (e.g. ``02_self_attention``)."""
+    source = root / "solutions"
+    if not source.is_dir():
+        raise InstructorError(f"expected the source notebooks in {source}; that folder does not exist")
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and LESSON_PATTERN.match(p.name))
+
+
+def _pick(available: Sequence[str], wanted: Sequence[str] | None, what: str) -> list[str]:
+    if not wanted:
+        return list(available)
+    unknown = [w for w in wanted if w not in available]
+    if unknown:
+        raise InstructorError(f"unknown {what} {unknown}; expected one of {list(available)}")
+    return list(wanted)
+
+
+def nbgrader(root: Path, *args: str) -> None:
+    """Run one ``nbgrader`` command in the course folder; raise if it fails."""
+    # nbgrader runs `alembic` from the environment's bin folder.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise InstructorError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+
+
+@contextmanager
+def gradebook_guard(root: Path) -> Iterator[None]:
+    """Copy ``gradebook.db`` aside; restore it if the body fails, keep a backup if it succeeds."""
+    db = root / "gradebook.db"
+    backup = root / "gradebook.db.bak"
+    if db.exists():
+        shutil.copy2(db, backup)
+    try:
+        yield
+    except BaseException:
+        if backup.exists():
+            shutil.copy2(backup, db)
+        raise
+
+
+def _each(root: Path, step: str, chosen: Sequence[str], everything: bool, *options: str) -> None:
+    """Run an nbgrader step for the chosen lessons: one call for all of them (``*``) when
+    nothing narrower was asked for, since each nbgrader start costs seconds."""
+    for target in ["*"] if everything else chosen:
+        nbgrader(root, step, target, *options)
+
+
+def release(root: Path, only: Sequence[str] | None = None) -> list[str]:
+    """Regenerate ``notebooks/<lesson>/`` from ``solutions/<lesson>/`` for every (or each named) lesson."""
+    chosen = _pick(lessons(root), only, "lesson")
+    with gradebook_guard(root):
+        _each(root, "generate_assignment", chosen, not only, "--force")
+    return chosen
+
+
+def submissions(root: Path) -> dict[str, list[str]]:
+    """``{assignment: [student, ...]}`` found under ``submitted/<student>/<assignment>/``."""
+    found: dict[str, list[str]] = {}
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        raise InstructorError(f"expected submissions in {submitted}/<student>/<lesson>/; that folder does not exist")
+    for student in sorted(p for p in submitted.iterdir() if p.is_dir()):
+        for assignment in sorted(p for p in student.iterdir() if p.is_dir()):
+            found.setdefault(assignment.name, []).append(student.name)
+    return found
+
+
+def autograde(root: Path, only: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Autograde every submission (or those of the named lessons) into ``autograded/``."""
+    found = submissions(root)
+    chosen = _pick(sorted(found), only, "lesson with submissions")
+    with gradebook_guard(root):
+        _each(root, "autograde", chosen, not only, "--create", "--force")
+    return {lesson: found[lesson] for lesson in chosen}
+
+
+def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
+    """Write HTML feedback for every autograded lesson into ``feedback/``."""
+    graded = root / "autograded"
+    if not graded.is_dir():
+        raise InstructorError(f"nothing to give feedback on: {graded} does not exist (run autograde first)")
+    available = sorted({p.name for student in graded.iterdir() if student.is_dir() for p in student.iterdir()})
+    chosen = _pick(available, only, "autograded lesson")
+    _each(root, "generate_feedback", chosen, not only, "--force")
+    return chosen
+
+
+def export(root: Path, to: Path) -> Path:
+    """Export all grades to CSV at ``to``, written whole or not at all."""
+    target = (root / to).resolve() if not Path(to).is_absolute() else Path(to)
+    partial = target.with_name(target.name + ".partial")
+    with gradebook_guard(root):
+        nbgrader(root, "export", "--to", str(partial))
+    os.replace(partial, target)
+    return target

@@ -1,0 +1,119 @@
+"""The grading round trip, run with nbgrader itself in a scratch copy of the course.
+
+1. Releasing ``solutions/`` reproduces the committed ``notebooks/`` byte for byte.
+2. Autograding the solutions as a submission gives full marks on every autograded cell.
+3. Autograding the unanswered release gives 0 and does not crash.
+4. A correct answer that prints and warns keeps its points.
+5. Feedback and CSV export work on the result; the instructor's real gradebook is untouched.
+"""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from flowlib import instructor
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = instructor.lessons(ROOT)
+NOISY = "00_getting_started"  # the lesson whose answer we make print and warn
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A scratch course: solutions and config copied, notebooks released, three students graded."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(ROOT / "solutions", root / "solutions")
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    instructor.release(root)
+    for lesson in LESSONS:
+        name = f"{lesson}/{lesson}.ipynb"
+        for student, source in (("reference", root / "solutions" / name), ("blank", root / "notebooks" / name)):
+            (root / "submitted" / student / lesson).mkdir(parents=True)
+            shutil.copy2(source, root / "submitted" / student / name)
+    noisy = json.loads((root / "solutions" / NOISY / f"{NOISY}.ipynb").read_text())
+    for cell in noisy["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution") and cell["cell_type"] == "code":
+            body = "".join(cell["source"]).replace(
+                "### BEGIN SOLUTION",
+                "### BEGIN SOLUTION\n    import sys, warnings\n    print('working on it')\n"
+                "    print('a note on stderr', file=sys.stderr)\n    warnings.warn('a harmless warning')",
+            )
+            cell["source"] = body
+    (root / "submitted" / "noisy" / NOISY).mkdir(parents=True)
+    (root / "submitted" / "noisy" / NOISY / f"{NOISY}.ipynb").write_text(json.dumps(noisy))
+    instructor.autograde(root)
+    return root
+
+
+def _autograded_scores(root: Path, student: str, lesson: str) -> dict[str, tuple[float, float]]:
+    """{grade_id: (score, max_score)} of the autograded test cells of one submission."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(lesson, lesson, student)
+        return {
+            grade.name: (grade.score, grade.max_score)
+            for grade in notebook.grades
+            if grade.cell.cell_type == "code" and grade.auto_score is not None
+        }
+
+
+def test_release_reproduces_the_committed_notebooks(course):
+    released = sorted(p.relative_to(course / "notebooks") for p in (course / "notebooks").rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(ROOT / "notebooks") for p in (ROOT / "notebooks").rglob("*") if p.is_file())
+    assert released == committed, "notebooks/ holds other files than the release makes: run `make release`"
+    stale = [str(p) for p in released if (course / "notebooks" / p).read_bytes() != (ROOT / "notebooks" / p).read_bytes()]
+    assert not stale, f"these student notebooks differ from what solutions/ generates (run `make release`): {stale}"
+
+
+def test_student_notebooks_hide_solutions_and_hidden_tests(course):
+    for notebook in (ROOT / "notebooks").rglob("*.ipynb"):
+        text = notebook.read_text()
+        for marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "=== BEGIN MARK SCHEME ==="):
+            assert marker not in text, f"{notebook.name} leaks {marker!r}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_solutions_score_full_marks(course, lesson):
+    scores = _autograded_scores(course, "reference", lesson)
+    assert scores, f"{lesson} has no autograded test cells"
+    short = {name: s for name, s in scores.items() if s[0] != s[1]}
+    assert not short, f"the solution of {lesson} loses points on {short}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_unanswered_release_scores_zero(course, lesson):
+    scores = _autograded_scores(course, "blank", lesson)
+    earned = {name: s for name, s in scores.items() if s[0] != 0}
+    assert not earned, f"an unanswered {lesson} earns points on {earned}"
+
+
+def test_a_correct_answer_that_prints_and_warns_keeps_its_points(course):
+    scores = _autograded_scores(course, "noisy", NOISY)
+    assert scores and all(score == top for score, top in scores.values()), scores
+
+
+def test_feedback_and_export(course):
+    instructor.feedback(course, [NOISY])
+    assert (course / "feedback" / "reference" / NOISY / f"{NOISY}.html").is_file()
+    target = instructor.export(course, Path("grades.csv"))
+    rows = list(csv.DictReader(target.open()))
+    students = {row["student_id"] for row in rows}
+    assert {"reference", "blank", "noisy"} <= students
+    assert not list(course.glob("*.partial")), "export left a partial file behind"
+
+
+def test_failed_step_restores_the_gradebook(tmp_path):
+    (tmp_path / "gradebook.db").write_bytes(b"precious grades")
+    with pytest.raises(RuntimeError):
+        with instructor.gradebook_guard(tmp_path):
+            (tmp_path / "gradebook.db").write_bytes(b"half-writ")
+            raise RuntimeError("nbgrader crashed")
+    assert (tmp_path / "gradebook.db").read_bytes() == b"precious grades"
+
+
+def test_unknown_lesson_is_a_clear_error():
+    with pytest.raises(instructor.InstructorError, match="unknown lesson.*99_nope.*expected one of"):
+        instructor.release(ROOT, ["99_nope"])
