@@ -1,0 +1,233 @@
+"""Scaled dot-product attention, masks and multi-head attention.
+
+Mask convention, everywhere in flowlib: a **bool** tensor, ``True`` = "this query may attend to this
+key" (the same convention as ``torch.nn.functional.scaled_dot_product_attention``; the opposite of
+``torch.nn.MultiheadAttention``'s bool masks). A query whose row is fully masked may attend to
+nothing: its output is a vector of zeros and its weights are all zero (PyTorch's fused kernel does
+the same), never NaN.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from flowlib.positions import RotaryEmbedding
+
+
+def _shape(x: Tensor) -> str:
+    return "(" + ", ".join(str(s) for s in x.shape) + (",)" if x.dim() == 1 else ")")
+
+
+def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape these shapes broadcast to, or None if they do not (torch.broadcast_shapes is slow)."""
+    result: list[int] = []
+    for dims in itertools.zip_longest(*(reversed(s) for s in shapes), fillvalue=1):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            return None
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(result))
+
+
+def _check_attention_inputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> None:
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor; got {type(t).__name__}")
+        if t.dim() < 2:
+            raise ValueError(f"{name} must have rank >= 2 (..., time, dim); got shape {_shape(t)}")
+        if t.numel() == 0:
+            raise ValueError(f"{name} must not be empty (an empty batch or sequence); got shape {_shape(t)}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same last dim d_k; got q {_shape(q)} and k {_shape(k)}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same time length T_k; got k {_shape(k)} and v {_shape(v)}")
+    lead = _broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    if lead is None:
+        raise ValueError(f"q, k, v leading (batch, heads) dims must match or broadcast; got q {_shape(q)}, k {_shape(k)}, v {_shape(v)}")
+    if mask is not None:
+        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+            found = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+            raise TypeError(f"mask must be a bool tensor (True = may attend); got {found}")
+        scores = (*lead, q.shape[-2], k.shape[-2])
+        if _broadcast(mask.shape, scores) != scores:
+            raise ValueError(
+                f"mask must broadcast to the attention scores (..., T_q, T_k) = {tuple(scores)}; got mask {_shape(mask)}"
+            )
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    need_weights: bool = True,
+) -> tuple[Tensor, Tensor | None]:
+    """softmax(q k^T / sqrt(d_k)) v, step by step.
+
+    q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v); mask bool, broadcastable to (..., T_q, T_k),
+    True = may attend. Returns output (..., T_q, d_v) and weights (..., T_q, T_k) (after dropout: the
+    weights actually used). With ``need_weights=False`` it calls PyTorch's fused kernel instead (same
+    numbers to ~1e-6, faster) and returns ``(output, None)``. Dropout is applied whenever
+    ``dropout_p > 0``: pass ``dropout_p=0.0`` in eval mode.
+    """
+    _check_attention_inputs(q, k, v, mask)
+    if not need_weights:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p), None
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., T_q, T_k)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    if mask is not None:
+        weights = weights.masked_fill(~mask, 0.0)  # a fully masked row is NaN after softmax: make it 0
+    if dropout_p > 0.0:
+        weights = F.dropout(weights, dropout_p)
+    return weights @ v, weights
+
+
+def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0) -> Tensor:
+    """(T, past + T) bool, True on and below the diagonal: query i may attend to keys 0..past+i.
+
+    ``past`` is the number of earlier positions already in a key/value cache (the T queries are the
+    last T positions). With ``past=0`` this is the square (T, T) lower-triangular mask.
+    """
+    return torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
+
+
+def padding_mask(ids: Tensor, pad_id: int) -> Tensor:
+    """(batch, 1, 1, T) bool, True for real tokens: keys that are padding get no attention.
+
+    ids (batch, T). Broadcasts against scores (batch, heads, T_q, T_k).
+    """
+    if ids.dim() != 2:
+        raise ValueError(f"ids must have shape (batch, time); got shape {_shape(ids)}")
+    return (ids != pad_id)[:, None, None, :]
+
+
+def combine_masks(*masks: Tensor | None) -> Tensor | None:
+    """Logical AND of the masks that are not None (they broadcast together); None if all are None."""
+    result = None
+    for m in masks:
+        if m is not None:
+            result = m if result is None else result & m
+    return result
+
+
+def split_heads(x: Tensor, n_heads: int) -> Tensor:
+    """(batch, time, d_model) -> (batch, heads, time, head_dim), head_dim = d_model // n_heads."""
+    if x.dim() != 3:
+        raise ValueError(f"x must have shape (batch, time, d_model); got shape {_shape(x)}")
+    B, T, D = x.shape
+    if D % n_heads != 0:
+        raise ValueError(f"d_model must be divisible by n_heads; got d_model={D}, n_heads={n_heads}")
+    return x.view(B, T, n_heads, D // n_heads).transpose(1, 2)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    """(batch, heads, time, head_dim) -> (batch, time, heads * head_dim): the inverse of split_heads."""
+    if x.dim() != 4:
+        raise ValueError(f"x must have shape (batch, heads, time, head_dim); got shape {_shape(x)}")
+    B, H, T, Dh = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * Dh)
+
+
+@dataclass
+class KVCache:
+    """Keys and values one attention layer has seen so far, each (batch, heads, time, head_dim).
+
+    Pass the same cache to every forward call of a generation: the layer appends the new keys and
+    values and attends over all of them, so each new token costs one step instead of a full re-run.
+    """
+
+    k: Tensor | None = None
+    v: Tensor | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.size(-2)
+
+    def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Add new keys/values along time; return all keys and values so far."""
+        self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)
+        self.v = v if self.v is None else torch.cat([self.v, v], dim=-2)
+        return self.k, self.v
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention: project to Q, K, V, attend in ``n_heads`` subspaces, merge, project out.
+
+    Parameters (same layout as ``torch.nn.MultiheadAttention``):
+      ``in_proj``  Linear(d_model, 3 * d_model): weight rows [0:d) are W_Q, [d:2d) W_K, [2d:3d) W_V
+                   (HF BERT: cat(query, key, value); HF GPT-2: ``c_attn.weight.T``).
+      ``out_proj`` Linear(d_model, d_model) (HF BERT: ``attention.output.dense``; GPT-2: ``c_proj.weight.T``).
+    ``rotary``: a RotaryEmbedding(head_dim) to rotate q and k (RoPE), or None.
+    ``store_weights=True`` keeps the last attention weights in ``.last_weights`` (batch, heads, T_q, T_k).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        rotary: RotaryEmbedding | None = None,
+        store_weights: bool = False,
+    ) -> None:
+        super().__init__()
+        if d_model % n_heads != 0:
+            raise ValueError(f"d_model must be divisible by n_heads; got d_model={d_model}, n_heads={n_heads}")
+        self.d_model, self.n_heads, self.dropout = d_model, n_heads, dropout
+        self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.rotary = rotary
+        self.store_weights = store_weights
+        self.last_weights: Tensor | None = None
+
+    def forward(
+        self,
+        query: Tensor,
+        key_value: Tensor | None = None,
+        mask: Tensor | None = None,
+        return_weights: bool = False,
+        cache: KVCache | None = None,
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """query (batch, T_q, d_model); key_value (batch, T_k, d_model) for cross-attention, None for
+        self-attention; mask bool broadcastable to (batch, heads, T_q, T_k), True = may attend.
+
+        Returns (batch, T_q, d_model), or (output, weights (batch, heads, T_q, T_k)) if return_weights.
+        ``cache``: a KVCache the new keys/values are appended to (self-attention generation).
+        """
+        for name, t in (("query", query), ("key_value", key_value)):
+            if t is not None and (t.dim() != 3 or t.size(-1) != self.d_model):
+                raise ValueError(f"{name} must have shape (batch, time, d_model={self.d_model}); got shape {_shape(t)}")
+            if t is not None and t.size(0) == 0:
+                raise ValueError(f"{name} is an empty batch; got shape {_shape(t)}")
+        d = self.d_model
+        if key_value is None:
+            q, k, v = self.in_proj(query).split(d, dim=-1)
+        else:
+            if key_value.size(0) != query.size(0):
+                raise ValueError(f"query and key_value must have the same batch size; got {_shape(query)} and {_shape(key_value)}")
+            w_q, w_kv = self.in_proj.weight.split([d, 2 * d])
+            b_q, b_kv = self.in_proj.bias.split([d, 2 * d]) if self.in_proj.bias is not None else (None, None)
+            q = F.linear(query, w_q, b_q)
+            k, v = F.linear(key_value, w_kv, b_kv).split(d, dim=-1)
+        q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (batch, heads, time, head_dim)
+        if self.rotary is not None:
+            past = len(cache) if cache is not None else 0
+            q, k = self.rotary(q, offset=past), self.rotary(k, offset=past)
+        if cache is not None:
+            k, v = cache.append(k, v)
+        need_weights = return_weights or self.store_weights
+        dropout_p = self.dropout if self.training else 0.0
+        out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, need_weights=need_weights)
+        if self.store_weights:
+            self.last_weights = weights.detach()
+        out = self.out_proj(merge_heads(out))
+        return (out, weights) if return_weights else out

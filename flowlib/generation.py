@@ -1,0 +1,85 @@
+"""Turning next-token logits into text: sampling (temperature, top-k), greedy decoding, the GPT loop.
+
+At inference a model produces one token at a time and feeds it back in. Call ``model.eval()``
+first (dropout off); these functions do not change the model's mode and compute no gradients.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from flowlib.models import GPT, EncoderDecoder
+
+
+def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+    """logits (batch, vocab) -> next token ids (batch,).
+
+    temperature 0: greedy (argmax). Otherwise sample from softmax(logits / temperature), keeping only
+    the top_k most likely tokens when top_k is given. Low temperature sharpens, high flattens.
+    """
+    if logits.dim() != 2:
+        raise ValueError(f"logits must have shape (batch, vocab); got shape {tuple(logits.shape)}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 = greedy); got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1 or None; got {top_k}")
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    logits = logits / temperature
+    if top_k is not None:
+        kth = torch.topk(logits, min(top_k, logits.size(-1)), dim=-1).values[:, -1:]  # (batch, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+
+
+@torch.no_grad()
+def generate(
+    model: GPT,
+    idx: Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Continue idx (batch, T) by max_new_tokens tokens -> (batch, T + max_new_tokens).
+
+    With ``use_cache`` each step feeds only the new token and reuses earlier keys/values (same tokens,
+    far less work). Once the text is longer than ``block_size`` the model sees only the last
+    ``block_size`` tokens, recomputed each step (positions shift, so a cache no longer applies).
+    """
+    block_size = model.config.block_size
+    cache = model.new_cache() if use_cache else None
+    for _ in range(max_new_tokens):
+        if cache is not None and idx.size(1) <= block_size:
+            logits = model(idx[:, len(cache[0]) :], cache=cache)
+        else:
+            logits = model(idx[:, -block_size:])
+        next_id = sample_next(logits[:, -1], temperature, top_k, generator)
+        idx = torch.cat([idx, next_id[:, None]], dim=1)
+    return idx
+
+
+@torch.no_grad()
+def greedy_decode(model: EncoderDecoder, src: Tensor, max_len: int, bos_id: int, eos_id: int) -> Tensor:
+    """Encode src (batch, S) once, then emit the most likely token step by step -> (batch, <= max_len).
+
+    The output starts with BOS; it stops when every sequence has produced EOS or max_len is reached.
+    After a sequence's EOS, its remaining positions hold ``pad_id`` (or EOS when pad_id is None).
+    """
+    memory = model.encode(src)
+    src_mask = model.src_mask(src)
+    fill = model.config.pad_id if model.config.pad_id is not None else eos_id
+    out = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
+    done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
+    while out.size(1) < max_len and not done.all():
+        next_id = model.decode(out, memory, src_mask)[:, -1].argmax(dim=-1)
+        next_id = next_id.masked_fill(done, fill)
+        out = torch.cat([out, next_id[:, None]], dim=1)
+        done |= next_id == eos_id
+    return out
