@@ -1,0 +1,179 @@
+"""Pictures for the lessons: attention heatmaps, masks, positional encodings, loss curves.
+
+Every function draws on ``ax`` when given (else on a new small figure) and returns the
+Axes (the Figure for grids); none calls ``plt.show()``. Colormaps are colour-blind safe
+(viridis for weights, cividis for encodings); every heatmap is labelled with its tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from flowlib.training import History
+
+__all__ = [
+    "plot_attention",
+    "plot_attention_grid",
+    "plot_mask",
+    "plot_positional_encoding",
+    "plot_similarity_vs_distance",
+    "plot_loss",
+]
+
+
+def _matrix(values: Any, what: str, ndim: int) -> np.ndarray:
+    """A tensor/array/list as a float NumPy array of exactly ``ndim`` dimensions."""
+    array = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=float)
+    if array.ndim != ndim:
+        raise ValueError(f"{what} must have {ndim} dimensions; got shape {array.shape}")
+    return array
+
+
+def _check_labels(labels: Sequence[str], size: int, what: str) -> list[str]:
+    if len(labels) != size:
+        raise ValueError(f"{what} has {len(labels)} labels but the matrix has {size} positions on that axis")
+    return [str(label) for label in labels]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    return plt.subplots(figsize=size, layout="constrained")[1] if ax is None else ax
+
+
+def _heatmap(
+    ax: Axes, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], cmap: str, vmin: float | None, vmax: float | None, colorbar: bool
+) -> None:
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=90)
+    ax.set_yticks(range(len(rows)), rows)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, shrink=0.8)
+
+
+def plot_attention(
+    weights: Any,
+    query_tokens: Sequence[str],
+    key_tokens: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+    colorbar: bool = True,
+) -> Axes:
+    """Heatmap of attention weights ``(T_q, T_k)``: row i is where query token i looks.
+
+    ``key_tokens`` defaults to ``query_tokens`` (self-attention).
+    """
+    matrix = _matrix(weights, "attention weights (T_q, T_k)", 2)
+    rows = _check_labels(query_tokens, matrix.shape[0], "query_tokens")
+    cols = _check_labels(query_tokens if key_tokens is None else key_tokens, matrix.shape[1], "key_tokens")
+    ax = _axes(ax, (1.5 + 0.3 * len(cols), 1.0 + 0.3 * len(rows)))
+    _heatmap(ax, matrix, rows, cols, "viridis", 0.0, None, colorbar)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.set_title(title or "attention weights")
+    return ax
+
+
+def plot_attention_grid(
+    weights: Any,
+    query_tokens: Sequence[str],
+    key_tokens: Sequence[str] | None = None,
+    title: str | None = None,
+    cell_size: float = 1.8,
+) -> Figure:
+    """All heads of all layers: ``weights`` is ``(layers, heads, T_q, T_k)`` or a list of
+    ``(heads, T_q, T_k)`` (one per layer). Rows are layers, columns heads; one shared colour scale.
+    """
+    if isinstance(weights, (list, tuple)):
+        weights = torch.stack([torch.as_tensor(w).detach().cpu() for w in weights])
+    grid = _matrix(weights, "attention weights (layers, heads, T_q, T_k)", 4)
+    layers, heads = grid.shape[:2]
+    fig, axes = plt.subplots(layers, heads, figsize=(cell_size * heads + 1.0, cell_size * layers + 0.5), squeeze=False, layout="constrained")
+    for layer in range(layers):
+        for head in range(heads):
+            ax = axes[layer, head]
+            plot_attention(grid[layer, head], query_tokens, key_tokens, title=f"layer {layer}, head {head}", ax=ax, colorbar=False)
+            ax.images[0].set_clim(0.0, grid.max())
+            ax.tick_params(labelsize=6)
+            ax.title.set_fontsize(8)
+            if head:
+                ax.set_ylabel("")
+            if layer < layers - 1:
+                ax.set_xlabel("")
+    fig.colorbar(axes[0, 0].images[0], ax=axes, shrink=0.6, label="attention weight")
+    fig.suptitle(title or "attention weights per layer and head")
+    return fig
+
+
+def plot_mask(
+    mask: Any, query_tokens: Sequence[str], key_tokens: Sequence[str] | None = None, title: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """A ``(T_q, T_k)`` boolean mask: bright where a query may attend, dark where it may not."""
+    matrix = _matrix(mask, "mask (T_q, T_k)", 2)
+    rows = _check_labels(query_tokens, matrix.shape[0], "query_tokens")
+    cols = _check_labels(query_tokens if key_tokens is None else key_tokens, matrix.shape[1], "key_tokens")
+    ax = _axes(ax, (1.5 + 0.3 * len(cols), 1.0 + 0.3 * len(rows)))
+    _heatmap(ax, matrix, rows, cols, "cividis", 0.0, 1.0, colorbar=False)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.set_title(title or "mask (bright = may attend)")
+    return ax
+
+
+def plot_positional_encoding(pe: Any, title: str | None = None, ax: Axes | None = None) -> Axes:
+    """Heatmap of a positional encoding ``(positions, d_model)``: one row per position."""
+    matrix = _matrix(pe, "positional encoding (positions, d_model)", 2)
+    ax = _axes(ax, (5.0, 3.0))
+    image = ax.imshow(matrix, cmap="cividis", aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, shrink=0.8, label="value")
+    ax.set_xlabel("embedding dimension")
+    ax.set_ylabel("position")
+    ax.set_title(title or "positional encoding")
+    return ax
+
+
+def plot_similarity_vs_distance(pe: Any, title: str | None = None, ax: Axes | None = None) -> Axes:
+    """Mean cosine similarity between the encodings of two positions, against their distance.
+
+    Shows that nearby positions look alike and that the similarity depends (mostly) on the
+    offset, not on where the pair sits.
+    """
+    matrix = _matrix(pe, "positional encoding (positions, d_model)", 2)
+    unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    cosine = unit @ unit.T
+    distances = np.arange(len(matrix))
+    means = [np.diagonal(cosine, offset=d).mean() for d in distances]
+    ax = _axes(ax, (4.5, 3.0))
+    ax.plot(distances, means, marker=".", color=plt.get_cmap("viridis")(0.3))
+    ax.set_xlabel("distance between positions")
+    ax.set_ylabel("mean cosine similarity")
+    ax.set_title(title or "similarity vs distance")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_loss(history: History, title: str | None = None, ax: Axes | None = None, log: bool = False) -> Axes:
+    """Training loss at every step (faint) with a moving average, and the held-out loss."""
+    if not history.losses:
+        raise ValueError("plot_loss got an empty History (no training steps); train first")
+    colors = plt.get_cmap("viridis")
+    ax = _axes(ax, (4.5, 3.0))
+    window = max(1, len(history.losses) // 20)
+    smooth = np.convolve(history.losses, np.ones(window) / window, mode="valid")
+    ax.plot(history.steps, history.losses, color=colors(0.3), alpha=0.25)
+    ax.plot(history.steps[window - 1 :], smooth, color=colors(0.3), label="train")
+    if history.eval_losses:
+        ax.plot(history.eval_steps[: len(history.eval_losses)], history.eval_losses, "o-", color=colors(0.75), label="held-out")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title or "loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax

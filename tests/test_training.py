@@ -1,0 +1,116 @@
+"""The training loop: schedule, determinism, evaluation, devices, and its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from flowlib.data import tensor_batches
+from flowlib.training import History, default_device, mean_loss, seed_everything, to_device, train, warmup_cosine
+
+
+def regression(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 4, generator=g)
+    return x, x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 0.01 * torch.randn(256, generator=g)
+
+
+def mse(model, batch):
+    x, y = batch
+    return torch.nn.functional.mse_loss(model(x).squeeze(-1), y)
+
+
+def fit(steps: int = 60, **kwargs) -> tuple[torch.nn.Module, History]:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    x, y = regression()
+    history = train(model, tensor_batches(x, y, batch_size=32), mse, steps=steps, lr=0.1, progress=False, **kwargs)
+    return model, history
+
+
+def test_warmup_then_cosine_decay():
+    assert warmup_cosine(0, 100, 10) == pytest.approx(0.1)
+    assert warmup_cosine(9, 100, 10) == pytest.approx(1.0)
+    assert warmup_cosine(10, 100, 10) == pytest.approx(1.0)
+    assert warmup_cosine(55, 100, 10) == pytest.approx(0.55)  # half way down the cosine to 0.1
+    assert warmup_cosine(100, 100, 10) == pytest.approx(0.1)
+    assert warmup_cosine(0, 100, 0, min_ratio=0.0) == pytest.approx(1.0)
+
+
+def test_train_lowers_the_loss_and_records_history():
+    x, y = regression(seed=1)
+    model, history = fit(eval_fn=lambda m: mse(m, (x, y)), eval_every=25)
+    assert history.steps == list(range(1, 61)) and len(history.losses) == 60
+    assert history.losses[-1] < 0.05 * history.losses[0]
+    assert history.eval_steps == [25, 50, 60] and len(history.eval_losses) == 3
+    assert history.eval_losses[-1] < 0.05 and history.seconds > 0
+    assert not model.training  # left in eval mode
+
+
+def test_train_is_deterministic():
+    (m1, h1), (m2, h2) = fit(steps=20), fit(steps=20)
+    assert h1.losses == h2.losses
+    assert torch.equal(m1.weight, m2.weight)
+
+
+def test_batches_may_be_a_function_of_the_step_and_eval_may_return_metrics():
+    x, y = regression()
+    model = torch.nn.Linear(4, 1)
+    history = train(
+        model, lambda step: (x[step % 8 * 32 :][:32], y[step % 8 * 32 :][:32]), mse, steps=10, lr=0.1, progress=False,
+        eval_fn=lambda m: {"loss": mse(m, (x, y)), "mae": (m(x).squeeze(-1) - y).abs().mean()}, eval_every=5,
+    )  # fmt: skip
+    assert history.eval_steps == [5, 10]
+    assert len(history.eval_losses) == 2 and len(history.eval_metrics["mae"]) == 2
+
+
+def test_mean_loss_averages_batches_in_eval_mode():
+    x, y = regression()
+    model = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(4, 1))
+    batches = [(x[:128], y[:128]), (x[128:], y[128:])]
+    expected = (mse(model[1], batches[0]) + mse(model[1], batches[1])).item() / 2
+    assert mean_loss(model, mse, batches) == pytest.approx(expected)
+    assert model.training  # mode restored
+    with pytest.raises(ValueError, match="no batches"):
+        mean_loss(model, mse, [])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"steps": 0}, ValueError, "steps must be a positive int; got 0"),
+        ({"lr": -1.0}, ValueError, "lr must be positive; got -1.0"),
+        ({"warmup_steps": 50}, ValueError, "warmup_steps must be between 0 and steps=10; got 50"),
+        ({"eval_every": 0}, ValueError, "eval_every must be a positive number of steps; got 0"),
+        ({"batches": [(torch.zeros(2, 4), torch.zeros(2))] * 3}, ValueError, "batches ran out after 3 of 10 steps"),
+        ({"batches": 5}, TypeError, "batches must be an iterable .* got int"),
+        ({"loss_fn": lambda m, b: m(b[0])}, ValueError, r"scalar tensor; got Tensor of shape \(2, 1\)"),
+        ({"loss_fn": lambda m, b: m(b[0]).sum() * float("nan")}, FloatingPointError, "became nan at step 1"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, error, message):
+    arguments = {"batches": lambda step: (torch.zeros(2, 4), torch.zeros(2)), "loss_fn": mse, "steps": 10, "progress": False}
+    with pytest.raises(error, match=message):
+        train(torch.nn.Linear(4, 1), **(arguments | kwargs))
+
+
+@dataclass
+class Pair:
+    a: torch.Tensor
+    b: list
+
+
+def test_to_device_walks_containers():
+    batch = {"x": (torch.zeros(1), [torch.ones(1)]), "pair": Pair(torch.zeros(2), [torch.zeros(1), 3])}
+    moved = to_device(batch, "cpu")
+    assert isinstance(moved["x"], tuple) and isinstance(moved["pair"], Pair) and moved["pair"].b[1] == 3
+    assert default_device().type in {"cpu", "cuda"}
+
+
+def test_seed_everything_repeats_random_numbers():
+    seed_everything(3)
+    first = torch.rand(2)
+    seed_everything(3)
+    assert torch.equal(torch.rand(2), first)
