@@ -67,19 +67,43 @@ def _pretrained() -> Check:
     )
 
 
+def _enabled_server_extensions() -> dict[str, bool]:
+    """Jupyter server extensions switched on in this environment's config folder."""
+    enabled: dict[str, bool] = {}
+    for file in sorted((Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d").glob("*.json")):
+        try:
+            enabled.update(json.loads(file.read_text()).get("ServerApp", {}).get("jpserver_extensions", {}))
+        except (OSError, ValueError):
+            continue
+    return enabled
+
+
+def _disabled_lab_extensions() -> set[str]:
+    """JupyterLab extensions (or plugins) this environment disables."""
+    page_config = Path(sys.prefix) / "etc" / "jupyter" / "labconfig" / "page_config.json"
+    try:
+        disabled = json.loads(page_config.read_text()).get("disabledExtensions", {})
+    except (OSError, ValueError):
+        return set()
+    return {name for name, off in (disabled.items() if isinstance(disabled, dict) else ((d, True) for d in disabled)) if off}
+
+
 def _nbgrader_extension() -> Check:
-    """Is nbgrader's Validate/assignment server extension enabled for this environment?"""
-    config_dirs = [Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d"]
-    enabled = False
-    for folder in config_dirs:
-        for file in folder.glob("*.json") if folder.is_dir() else ():
-            try:
-                extensions = json.loads(file.read_text()).get("ServerApp", {}).get("jpserver_extensions", {})
-            except (OSError, ValueError):
-                continue
-            enabled |= bool(extensions.get("nbgrader.server_extensions.validate_assignment"))
-    fix = "" if enabled else "jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment"
-    return Check("nbgrader extension", enabled, "enabled" if enabled else "not enabled", fix)
+    """Are nbgrader's Validate server extension and its JupyterLab extension enabled here?"""
+    server = bool(_enabled_server_extensions().get("nbgrader.server_extensions.validate_assignment"))
+    installed = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyter" / "nbgrader").is_dir()
+    lab = installed and not any(name.startswith("@jupyter/nbgrader") for name in _disabled_lab_extensions())
+    if server and lab:
+        return Check("nbgrader extension", True, "enabled (server and JupyterLab)")
+    fixes = []
+    if not server:
+        fixes.append("jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment")
+    if not installed:
+        fixes.append("pip install nbgrader (or run `make lab`)")
+    elif not lab:
+        fixes.append("jupyter labextension enable --level=sys_prefix @jupyter/nbgrader")
+    found = f"server {'on' if server else 'off'}, JupyterLab {'on' if lab else 'off'}"
+    return Check("nbgrader extension", False, found, "; ".join(fixes))
 
 
 def checks() -> list[Check]:
