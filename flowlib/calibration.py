@@ -54,8 +54,6 @@ __all__ = [
     "plot_calibration",
     "plot_overview",
     "demo_session",
-    "ACTION_ITEM_TEMPLATE",
-    "write_action_item",
     "main",
 ]
 
@@ -569,66 +567,6 @@ def demo_session(
 
 
 # ---------------------------------------------------------------------------------------------
-# The course's action item
-# ---------------------------------------------------------------------------------------------
-
-ACTION_ITEM_FILE = "action_item.md"
-ACTION_ITEM_TEMPLATE = """\
-# Action item: a transformer in my Flow project
-
-Name: ...
-
-## One transformer-style model I might use in a Flow project
-
-Model (family and size, e.g. "a small encoder-only model like all-MiniLM-L6-v2"): ...
-
-Flow project and task (input -> output): ...
-
-## Why it beats a non-sequence model here
-
-(What in the data depends on order or on context far away? What would a bag-of-words,
-tabular or per-step model miss? 3-5 sentences.)
-
-...
-
-## How I would check
-
-(The simple baseline I would compare against, and the number that would convince me.)
-
-...
-"""
-
-
-def write_action_item(lesson: str, course: Path | str | None = None) -> Path:
-    """Create ``<course>/<lesson>/action_item.md`` from the template, unless it exists.
-
-    It sits in the lesson folder, so ``nbgrader submit`` hands it in with the lesson and the
-    instructor collects it with the notebook. An existing note is never overwritten.
-    """
-    objectives = load_objectives()
-    objectives.for_lesson(lesson)
-    root = Path(course) if course is not None else course_dir()
-    folder = root / lesson
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ACTION_ITEM_FILE
-    try:
-        with open(path, "x", encoding="utf-8") as handle:
-            handle.write(ACTION_ITEM_TEMPLATE)
-    except FileExistsError:
-        pass
-    return path
-
-
-def action_item_filled(path: Path) -> bool:
-    """True once the learner has replaced the template's placeholders with something."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return text.strip() != ACTION_ITEM_TEMPLATE.strip() and text.count("...") < ACTION_ITEM_TEMPLATE.count("...")
-
-
-# ---------------------------------------------------------------------------------------------
 # flowlib self-assess
 # ---------------------------------------------------------------------------------------------
 
@@ -703,14 +641,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="print your ratings and the calibration table")
     parser.add_argument("--rate", metavar="LESSON", help="rate the objectives of LESSON (e.g. 02_self_attention)")
     parser.add_argument("--plot", metavar="FILE.png", type=Path, help="save the progress and calibration pictures")
-    parser.add_argument("--note", metavar="LESSON", help="create the action-item note in LESSON's folder")
     parser.add_argument("--student", help="student id, where feedback/ or autograded/ hold several students")
     parser.add_argument("--no-tests", action="store_true", help="do not run notebooks' visible tests locally")
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error argparse has already explained
         return stop.code if isinstance(stop.code, int) else 2
-    if not (args.show or args.rate or args.plot or args.note):
+    if not (args.show or args.rate or args.plot):
         args.show = True
 
     try:
@@ -724,10 +661,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Saved {len(events)} rating(s) to {ratings_path(course)}.")
             else:
                 print("Nothing saved.")
-        if args.note:
-            path = write_action_item(args.note, course)
-            state = "filled in" if action_item_filled(path) else "template: fill it in"
-            print(f"Action item: {path} ({state}); it is handed in with {args.note}.")
         if args.show or args.plot:
             log = read_ratings(course)
             calibration = calibrate(course, objectives=objectives, log=log, student=args.student,

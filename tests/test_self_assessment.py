@@ -450,7 +450,7 @@ def test_plots_render_with_no_ratings(small, course):
 
 
 # ---------------------------------------------------------------------------------------------
-# Command line and the action item
+# Command line
 # ---------------------------------------------------------------------------------------------
 
 
@@ -473,19 +473,6 @@ def test_command_line_rate_show_plot(small, course, tmp_path, monkeypatch, capsy
     monkeypatch.setattr("builtins.input", lambda prompt="": "q")
     assert sa.main(["--rate", "01_alpha"]) == 0 and "Nothing saved" in capsys.readouterr().out
     assert sa.main(["--rate", "99_nope"]) == 2 and "unknown lesson" in capsys.readouterr().err
-
-
-def test_action_item_is_created_in_the_lesson_folder_and_never_overwritten(course, capsys):
-    assert sa.main(["--note", "08_exercises"]) == 0
-    path = course / "08_exercises" / cal.ACTION_ITEM_FILE
-    assert path.read_text() == cal.ACTION_ITEM_TEMPLATE and "template: fill it in" in capsys.readouterr().out
-    assert "why it beats a non-sequence model" in cal.ACTION_ITEM_TEMPLATE.lower()
-    assert not cal.action_item_filled(path)
-    path.write_text(cal.ACTION_ITEM_TEMPLATE.replace("Model (family", "Model: BERT-style encoder (family", 1)
-                    .replace("...", "A small encoder for sensor event logs.", 3))
-    mine = path.read_text()
-    assert cal.write_action_item("08_exercises") == path and path.read_text() == mine
-    assert cal.action_item_filled(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,11 +554,6 @@ def test_self_assessment_notebook_runs_on_a_fresh_machine_and_writes_nothing(tmp
     assert "No ratings yet" in text and "Where your confidence and your results disagree most" in text
     assert sum("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])) == 1
     assert list(fresh.iterdir()) == [] and sorted(p.name for p in folder.iterdir()) == before
-
-
-def test_readme_shows_the_action_item_template_as_it_is():
-    readme = (REPO / "self_assessment" / "README.md").read_text(encoding="utf-8")
-    assert cal.ACTION_ITEM_TEMPLATE.strip() in readme
 
 
 def test_command_line_returns_exit_codes_instead_of_exiting(course, capsys):
