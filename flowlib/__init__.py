@@ -14,8 +14,11 @@ One module per idea, named in the lessons' words::
     viz          attention heatmaps, positional-encoding plots, loss curves
     grading      the checks exercise tests call, with feedback that teaches
     mistakes     the classic mistakes, implemented on purpose (bug gallery, feedback)
-    self_assessment  objectives, ratings and calibration
+    self_assessment  objectives and the learner's ratings (sliders, append-only log)
+    calibration  ratings beside exercise scores: progress and calibration pictures
     doctor       is this machine ready for the course?
+    instructor   release, autograde, feedback and grade export (nbgrader)
+    cli          the ``flowlib`` command
 
 Import the module you need: ``from flowlib import attention``.
 """
