@@ -9,10 +9,13 @@ every run and every machine.
   for an encoder–decoder, as :class:`PairedData`.
 * :func:`tabular_regression` — a task where a linear model is all you need.
 * :func:`pad_batch`, :func:`index_batches`, :func:`tensor_batches`, :func:`lm_batches` — batching.
+* :func:`mask_tokens` — masked-language-modelling inputs and labels (BERT's 80/10/10 rule).
 """
 
 from __future__ import annotations
 
+import numbers
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,6 +32,7 @@ __all__ = [
     "index_batches",
     "tensor_batches",
     "lm_batches",
+    "mask_tokens",
     "RecallData",
     "recall_task",
     "Seq2SeqBatch",
@@ -136,6 +140,77 @@ def lm_batches(ids: torch.Tensor, block_size: int, batch_size: int, seed: int = 
         starts = torch.randint(len(ids) - block_size, (batch_size, 1), generator=generator)
         windows = ids[starts + offsets]
         yield windows[:, :-1], windows[:, 1:]
+
+
+# --- masked language modelling (lesson 5) ---------------------------------------------
+
+_ID_DTYPES = (torch.int16, torch.int32, torch.int64)
+
+
+def _as_int(value: object, name: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be ints; got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be ints; got {value!r} of type {type(value).__name__}") from None
+
+
+def mask_tokens(
+    ids: torch.Tensor,
+    mask_id: int,
+    vocab_size: int,
+    special_ids: Iterable[int] = (),
+    p: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One masked-language-modelling batch from token ids, by BERT's 80/10/10 rule.
+
+    ``ids`` is ``(batch, time)`` (any shape works) of integer ids in ``0 .. vocab_size - 1``;
+    it is not modified. Each position is chosen independently with probability ``p``, except
+    positions whose id is in ``special_ids`` (``[CLS]``, ``[SEP]``, ``[PAD]``...), which are
+    never chosen. A chosen position draws one uniform ``u``: ``u < 0.8`` -> ``mask_id``,
+    ``0.8 <= u < 0.9`` -> a random id drawn uniformly from ``0 .. vocab_size - 1``, else it is
+    left unchanged.
+
+    Returns ``(inputs, labels)``, both shaped and typed like ``ids``: ``inputs`` is what the
+    model reads; ``labels`` is the original id at chosen positions and ``-100`` (the index
+    ``F.cross_entropy`` ignores) elsewhere. Random numbers are drawn on the CPU, in the same
+    order as lesson 5's exercise (choice, then ``u``, then the random ids), from ``generator``
+    (or torch's global generator when None), so a seeded generator gives the same batch as
+    the exercise's answer.
+    """
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"ids must be a tensor of token ids (batch, time); got {type(ids).__name__}")
+    if ids.dtype not in _ID_DTYPES:
+        raise TypeError(f"ids must be integer token ids (torch.long); got a tensor of dtype {ids.dtype}")
+    vocab_size = _as_int(vocab_size, "vocab_size")
+    if vocab_size < 1:
+        raise ValueError(f"vocab_size must be a positive int; got {vocab_size}")
+    mask_id = _as_int(mask_id, "mask_id")
+    if not 0 <= mask_id < vocab_size:
+        raise ValueError(f"mask_id must lie in 0..{vocab_size - 1} (vocab_size - 1); got {mask_id}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"p, the probability of choosing a token, must be a number between 0 and 1; got {p!r}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(
+            f"ids must lie in 0..{vocab_size - 1} (vocab_size - 1); got ids from {int(ids.min())} to {int(ids.max())}"
+        )
+    if not isinstance(special_ids, Iterable) or isinstance(special_ids, str):
+        raise TypeError(f"special_ids must be a collection of token ids, such as (0, 101, 102); got {special_ids!r}")
+    specials = [_as_int(s, "special_ids") for s in special_ids]
+
+    device = generator.device if generator is not None else torch.device("cpu")
+    special = torch.isin(ids, torch.tensor(specials, dtype=ids.dtype, device=ids.device))
+    chosen = (torch.rand(ids.shape, generator=generator, device=device).to(ids.device) < p) & ~special
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+    u = torch.rand(ids.shape, generator=generator, device=device).to(ids.device)
+    random_ids = torch.randint(vocab_size, ids.shape, generator=generator, dtype=ids.dtype, device=device).to(ids.device)
+    inputs = ids.clone()
+    inputs[chosen & (u < 0.8)] = mask_id
+    to_random = chosen & (u >= 0.8) & (u < 0.9)
+    inputs[to_random] = random_ids[to_random]
+    return inputs, labels
 
 
 # --- recall at a distance (lesson 1) -----------------------------------------------------

