@@ -151,7 +151,7 @@ def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
 
 def export(root: Path, to: Path) -> Path:
     """Export all grades to CSV at ``to``, written whole or not at all."""
-    target = (root / to).resolve() if not Path(to).is_absolute() else Path(to)
+    target = (root / to).resolve()  # an absolute `to` stays as it is
     partial = target.with_name(target.name + ".partial")
     with gradebook_guard(root):
         nbgrader(root, "export", "--to", str(partial))
