@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flowlib import grading
 from flowlib.self_assessment import (
     Objective,
     Objectives,
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 THRESHOLD = 0.25  # one step of the 1-5 slider: a smaller gap is "about right"
-Scorer = Callable[[Path], Mapping[str, Any]]
+Scorer = Callable[[Path], Mapping[str, grading.TestResult]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,23 +147,6 @@ def _read_notebook(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _result_points(result: Any) -> tuple[float, float]:
-    if hasattr(result, "points"):
-        return float(result.points), float(result.max_points)
-    if isinstance(result, Mapping):
-        return float(result["points"]), float(result["max_points"])
-    points, max_points = result[0], result[1]
-    return float(points), float(max_points)
-
-
-def _default_scorer() -> Scorer | None:
-    try:
-        from flowlib import grading
-    except ImportError:  # pragma: no cover
-        return None
-    return getattr(grading, "score_notebook", None)
-
-
 def _only_student(folder: Path, lesson: str, student: str | None, tail: str) -> tuple[Path | None, str]:
     """The one ``folder/<student>/<lesson>/<tail>`` to read, or why there is none."""
     if not folder.is_dir():
@@ -233,11 +217,8 @@ def lesson_scores(
     if not run_tests:
         notes.append("no feedback; local tests not run")
         return LessonScores(lesson, path=notebook, note="; ".join(notes))
-    scorer = scorer or _default_scorer()
-    if scorer is None:
-        notes.append("no feedback, and this flowlib cannot run tests locally (no grading.score_notebook)")
-        return LessonScores(lesson, path=notebook, note="; ".join(notes))
-    results = _try(lambda: {k: _result_points(v) for k, v in scorer(notebook).items()}, notes, notebook)
+    score = scorer or grading.score_notebook
+    results = _try(lambda: {k: (r.points, r.max_points) for k, r in score(notebook).items()}, notes, notebook)
     if results is None:
         return LessonScores(lesson, path=notebook, note="; ".join(notes))
     return LessonScores(lesson, "local tests", notebook, results, note="; ".join(notes))
