@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: lab test install release autograde feedback export bench doctor clean-venv
+.PHONY: lab test install release collect autograde feedback export bench doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/)
 lab: $(STAMP)
@@ -32,6 +32,10 @@ $(STAMP): requirements.txt pyproject.toml
 ## Instructor workflow (see README): regenerate notebooks/ from solutions/, grade, give feedback, export
 release: $(STAMP)
 	$(BIN)/flowlib instructor release $(LESSONS)
+
+## collect: `make collect FROM=download.zip` (a folder or .zip from the LMS) or `make collect EXCHANGE=/srv/nbgrader/exchange`
+collect: $(STAMP)
+	$(BIN)/flowlib instructor collect $(if $(EXCHANGE),--exchange $(EXCHANGE),$(FROM))
 
 autograde: $(STAMP)
 	$(BIN)/flowlib instructor autograde $(LESSONS)

@@ -4,6 +4,8 @@
     flowlib doctor                      is this machine ready for the course?
     flowlib self-assess --show          your ratings and how they compare with your scores
     flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions/
+    flowlib instructor collect FOLDER_OR_ZIP    import an LMS download into submitted/
+    flowlib instructor collect --exchange DIR   import from nbgrader's exchange
     flowlib instructor autograde [LESSON ...]   grade submitted/<student>/<lesson>/
     flowlib instructor feedback [LESSON ...]    HTML feedback into feedback/
     flowlib instructor export [--to grades.csv] all grades as CSV
@@ -54,6 +56,10 @@ def _instructor(args: argparse.Namespace) -> int:
     if args.step == "release":
         done = instructor.release(root, args.lessons)
         print(f"released {len(done)} lesson(s) into notebooks/: {', '.join(done)}")
+    elif args.step == "collect":
+        from flowlib.grader import imports
+
+        return imports.command(root, args.lessons, args.exchange, args.course)
     elif args.step == "autograde":
         done = instructor.autograde(root, args.lessons)
         for lesson, students in done.items():
@@ -80,8 +86,10 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
 
     teach = commands.add_parser("instructor", help="release, autograde, feedback, export")
-    teach.add_argument("step", choices=["release", "autograde", "feedback", "export"])
-    teach.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all)")
+    teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export"])
+    teach.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download")
+    teach.add_argument("--exchange", help="`collect` from nbgrader's exchange folder (e.g. /srv/nbgrader/exchange)")
+    teach.add_argument("--course", default="transformers-course", help="course id in the exchange (default: transformers-course)")
     teach.add_argument("--to", default="grades.csv", help="CSV file for `export` (default: grades.csv)")
     teach.set_defaults(run=_instructor)
     return top
