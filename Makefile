@@ -1,19 +1,25 @@
 # The course's commands. Learners need two: `make lab` and `make test`.
-# Everything runs inside a local virtual environment (.venv) built from requirements.txt;
-# it is (re)installed only when requirements.txt or pyproject.toml change.
+# Everything runs inside a local virtual environment (.venv) built from requirements.lock
+# (every package pinned with hashes, made from requirements.txt by `make lock`); it is
+# (re)installed only when requirements.lock, requirements.txt or pyproject.toml change.
 
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
+LOCK   := requirements.lock
+# Downloads are off for the tests and the instructor's steps. flowlib's loaders are offline by
+# themselves, so `make lab` leaves Hugging Face's defaults to the learner's own code.
+OFFLINE_TARGETS := test release collect autograde feedback export doctor bench student-edition
+$(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
+$(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: lab test install release collect autograde feedback export bench doctor clean-venv
+.PHONY: lab test install lock student-edition release collect autograde feedback export bench doctor clean-venv
 
-## lab: set up if needed, then open the course in JupyterLab (on notebooks/)
+## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
+## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
 lab: $(STAMP)
-	$(BIN)/flowlib lab
+	$(BIN)/flowlib lab $(ARGS)
 
 ## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip)
 test: $(STAMP)
@@ -21,17 +27,28 @@ test: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
-	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e .
+$(STAMP): $(LOCK) requirements.txt pyproject.toml
+	PYTHON=$(PYTHON) LOCK=$(LOCK) sh tools/install.sh $(VENV)
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.assignment_list nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
 	@touch $(STAMP)
 
+## lock: re-make requirements.lock from the top-level pins in requirements.txt (pip-tools, in .venv-lock/)
+lock:
+	@test -x .venv-lock/bin/python || $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --disable-pip-version-check -q pip-tools==7.6.2
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	  --strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) requirements.txt
+
+## student-edition: what learners get, as a folder ready to be its own git repository
+## (`make student-edition OUT=../transformers-course-student`; default build/student-edition)
+OUT ?= build/student-edition
+student-edition: $(STAMP)
+	$(BIN)/flowlib instructor student-edition $(OUT)
+
 ## Instructor workflow (see README): regenerate notebooks/ from solutions/, grade, give feedback, export
 release: $(STAMP)
-	$(BIN)/flowlib instructor release $(LESSONS)
+	$(BIN)/flowlib instructor release $(LESSONS) $(if $(FORCE),--force)
 
 ## collect: `make collect FROM=download.zip` (a folder or .zip from the LMS) or `make collect EXCHANGE=/srv/nbgrader/exchange`
 collect: $(STAMP)
