@@ -1,6 +1,7 @@
 """``flowlib`` on the command line: the course's own commands.
 
-    flowlib lab                         open the course in JupyterLab (what `make lab` runs)
+    flowlib lab [JUPYTER OPTION ...]    open the course in JupyterLab (what `make lab` runs),
+                                        e.g. `flowlib lab --port 8899 --no-browser`
     flowlib doctor                      is this machine ready for the course?
     flowlib self-assess --show          your ratings and how they compare with your scores
     flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions/
@@ -21,9 +22,21 @@ from pathlib import Path
 from flowlib import instructor
 
 
+LEARNER_JUPYTER_CONFIG = ".jupyter-config"  # the student edition's learner-only Jupyter settings
+LAB_USAGE = """usage: flowlib lab [JUPYTER OPTION ...]
+
+Open the course in JupyterLab, rooted at the course folder and opening on notebooks/.
+Every option is passed on to `jupyter lab` (see `jupyter lab --help-all`), for example:
+
+    flowlib lab --port 8899 --no-browser
+    make lab ARGS="--port 8899 --no-browser"
+"""
+
+
 def lab_command(root: Path, *extra: str) -> list[str]:
     """The command that serves the course: JupyterLab rooted at the course folder (so nbgrader
-    finds its configuration and the self-assessment), opening on ``notebooks/``."""
+    finds its configuration and the self-assessment), opening on ``notebooks/``; ``extra`` are
+    Jupyter's own options (they come last, so they win)."""
     command = [
         str(Path(sys.executable).parent / "jupyter"),
         "lab",
@@ -31,17 +44,30 @@ def lab_command(root: Path, *extra: str) -> list[str]:
         "--LabApp.default_url=/lab/tree/notebooks",
         *extra,
     ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         command.append("--allow-root")  # JupyterLab refuses root without it
     return command
 
 
-def _lab(args: argparse.Namespace) -> int:
+def lab_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment JupyterLab runs in. In the student edition, its learner-only Jupyter
+    settings (``.jupyter-config/``: Validate only, no Formgrader) come first on Jupyter's path."""
+    env = dict(os.environ if environ is None else environ)
+    learner = Path(root) / LEARNER_JUPYTER_CONFIG
+    if learner.is_dir():
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(learner), env.get("JUPYTER_CONFIG_PATH")]))
+    return env
+
+
+def lab_main(argv: list[str]) -> int:
+    """``flowlib lab [JUPYTER OPTION ...]``: every option goes to ``jupyter lab`` unchanged."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print(LAB_USAGE, end="")
+        return 0
     root = instructor.course_root()
     os.chdir(root)  # nbgrader's Validate reads nbgrader_config.py from the server's folder
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    command = lab_command(root, *args.jupyter_args)
-    os.execv(command[0], command)
+    command = lab_command(root, *argv)
+    os.execve(command[0], command, lab_env(root))
     return 0  # not reached
 
 
@@ -76,9 +102,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="flowlib", description="The transformers course's commands.")
     commands = top.add_subparsers(dest="command", required=True)
 
-    lab = commands.add_parser("lab", help="open the course in JupyterLab")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to `jupyter lab`")
-    lab.set_defaults(run=_lab)
+    # `lab` passes every option on to `jupyter lab` (lab_main); listed here for --help.
+    commands.add_parser("lab", help="open the course in JupyterLab (options go to `jupyter lab`)", add_help=False)
 
     commands.add_parser("doctor", help="check this machine").set_defaults(run=_doctor)
 
@@ -97,6 +122,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["lab"]:
+        try:
+            return lab_main(argv[1:])
+        except instructor.InstructorError as error:
+            print(f"flowlib: {error}", file=sys.stderr)
+            return 2
     if argv[:1] == ["self-assess"]:
         from flowlib import self_assessment
 
