@@ -5,10 +5,14 @@ Every graded test cell in the course calls these instead of a bare ``assert``, s
 * a failure explains itself in the lesson's words ("your weights do not sum to 1 over the
   keys axis"), never just ``AssertionError``;
 * a known classic mistake is recognised and named (pass ``mistakes=``);
-* the way a verdict is decided can change in one place.
+* the grader can decide the verdict outside the learner's kernel.
 
-A failed check raises :class:`ExerciseFailure` (an ``AssertionError``, so nbgrader counts
-the test cell as failed). Checks never print and never write to stderr.
+Each check turns what it is given into plain data (:func:`flowlib.comparisons.plain`: numbers,
+strings, lists and arrays; a learner's own objects are never trusted) and applies its rule
+(:mod:`flowlib.comparisons`). In your notebook a failed check raises :class:`ExerciseFailure`
+at once. When the course grades a submission, each check called by the test cell also hands
+its plain data to the grader, which applies the same rule again in its own process, against
+the values the solution produced. Checks never print and never write to stderr.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from flowlib import comparisons
+from flowlib.comparisons import plain
 
 __all__ = [
     "ExerciseFailure",
@@ -34,118 +42,95 @@ __all__ = [
     "check_sums_to_one",
     "check_raises",
     "check_true",
+    "check_option",
     "check_choice",
     "TestResult",
     "score_notebook",
 ]
+
+RECORD_MIME = "application/vnd.flowlib.record+json"
 
 
 class ExerciseFailure(AssertionError):
     """An exercise answer is not right yet; the message says what to look at."""
 
 
-def _fail(message: str) -> None:
-    raise ExerciseFailure(message)
+def _request_metadata() -> Mapping[str, Any]:
+    """The metadata of the Jupyter request being run ({} outside a kernel)."""
+    kernel_module = sys.modules.get("ipykernel.kernelbase")
+    if kernel_module is None or not kernel_module.Kernel.initialized():
+        return {}
+    parent = kernel_module.Kernel.instance().get_parent("shell") or {}
+    return parent.get("metadata") or {}
+
+
+def _called_by_the_cell() -> bool:
+    """True when the check was called by the code of the cell being run (the test), not by a
+    function defined in another cell (an answer that calls a check on itself)."""
+    frame, cell_file = sys._getframe(1), None
+    caller = None
+    while frame is not None:
+        if caller is None and frame.f_globals.get("__name__") != __name__:
+            caller = frame.f_code.co_filename
+        if frame.f_code.co_name == "<module>":  # the innermost module-level code: the cell
+            cell_file = frame.f_code.co_filename
+            break
+        frame = frame.f_back
+    return caller is not None and caller == cell_file
+
+
+def _check(kind: str, what: str, actual: Any, expected: Any = None, params: Mapping[str, Any] | None = None,
+           mistakes: Mapping[str, Any] | None = None) -> None:
+    """Apply the rule of ``kind``; report the plain data to the grader when it asks; raise if wrong."""
+    params = dict(params or {})
+    plain_mistakes = {name: plain(value) for name, value in (mistakes or {}).items()}
+    message = comparisons.decide(kind, actual, expected, what, params, plain_mistakes)
+    grader = _request_metadata().get("flowlib_record")
+    if grader and _called_by_the_cell():
+        record = {"token": grader.get("token"), "kind": kind, "what": what, "actual": actual, "message": message}
+        if grader.get("full") or params.get("depends_on_answer"):
+            record.update(expected=expected, params=params, mistakes=plain_mistakes)
+        from IPython.display import publish_display_data
+
+        publish_display_data({RECORD_MIME: record})
+    if message:
+        raise ExerciseFailure(message)
 
 
 def as_array(value: Any, what: str) -> np.ndarray:
-    """Turn a NumPy array, torch tensor, number or nested list into a float64/int/bool array.
+    """A NumPy array or torch tensor (or a number, or a nested list of numbers) as a NumPy array.
 
     Raises :class:`ExerciseFailure` naming ``what`` when the value is missing or not numeric.
     """
-    if value is None:
-        _fail(f"{what} is None: did your function forget to `return` its result?")
-    if hasattr(value, "detach"):  # a torch tensor, on any device
-        value = value.detach().cpu().numpy()
-    try:
-        array = np.asarray(value)
-    except Exception as error:  # e.g. a ragged list
-        _fail(f"{what} could not be read as an array ({error}); got a {type(value).__name__}")
-    if array.dtype == object:
-        _fail(f"{what} should be numeric (an array or tensor); got a {type(value).__name__}")
+    array, why = comparisons.to_array(plain(value), what)
+    if array is None:
+        raise ExerciseFailure(why)
     return array
 
 
 def check_shape(actual: Any, expected_shape: Iterable[int], what: str) -> None:
     """Check that ``actual`` has exactly ``expected_shape``."""
-    shape = tuple(as_array(actual, what).shape)
-    expected = tuple(int(n) for n in expected_shape)
-    if shape != expected:
-        _fail(f"{what} has shape {shape}; expected {expected}")
+    _check("shape", what, plain(actual), [int(n) for n in expected_shape])
 
 
-def _matches(actual: np.ndarray, candidate: Any, atol: float, rtol: float) -> bool:
-    other = np.asarray(candidate.detach().cpu().numpy() if hasattr(candidate, "detach") else candidate)
-    return other.shape == actual.shape and bool(
-        np.allclose(actual.astype(float), other.astype(float), atol=atol, rtol=rtol, equal_nan=False)
-    )
-
-
-def _named_mistake(actual: np.ndarray, mistakes: Mapping[str, Any] | None, atol: float, rtol: float) -> str:
-    """The name of the first known mistake whose result ``actual`` reproduces, or ''."""
-    for name, candidate in (mistakes or {}).items():
-        if _matches(actual, candidate, atol, rtol):
-            return name
-    return ""
-
-
-def check_close(
-    actual: Any,
-    expected: Any,
-    what: str,
-    *,
-    atol: float = 1e-5,
-    rtol: float = 1e-4,
-    mistakes: Mapping[str, Any] | None = None,
-    hint: str = "",
-) -> None:
+def check_close(actual: Any, expected: Any, what: str, *, atol: float = 1e-5, rtol: float = 1e-4,
+                mistakes: Mapping[str, Any] | None = None, hint: str = "", depends_on_answer: bool = False) -> None:
     """Check that ``actual`` equals ``expected`` to within ``atol + rtol * |expected|``.
 
     ``what`` names the value in the lesson's words ("attention weights"). ``mistakes`` maps a
     description of a classic mistake ("softmax over the queries axis instead of the keys
     axis") to the value that mistake would produce; when ``actual`` matches one, the failure
-    message names it. ``hint`` is appended to any failure message.
+    message names it. ``hint`` is appended to any failure message. ``depends_on_answer`` says
+    that ``expected`` is computed from the learner's own objects (their model's weights), so
+    the grader compares with it rather than with the solution's value.
     """
-    got = as_array(actual, what)
-    want = as_array(expected, f"the expected {what}")
-    suffix = f" {hint}" if hint else ""
-    if got.shape != want.shape:
-        _fail(f"{what} has shape {tuple(got.shape)}; expected {tuple(want.shape)}.{suffix}")
-    if got.dtype.kind in "fc" and not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
-        bad = int(np.size(got) - np.isfinite(got).sum())
-        _fail(f"{what} contains {bad} NaN or infinite value(s); expected only finite numbers.{suffix}")
-    if np.allclose(got.astype(float), want.astype(float), atol=atol, rtol=rtol):
-        return
-    mistake = _named_mistake(got, mistakes, atol, rtol)
-    if mistake:
-        _fail(f"{what} is not right: it looks like {mistake}.{suffix}")
-    diff = np.abs(got.astype(float) - want.astype(float))
-    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.ndim else ()
-    _fail(
-        f"{what} is not right: largest difference {float(diff.max()):.3g} at index {where} "
-        f"(got {float(got.astype(float)[where]):.6g}, expected {float(want.astype(float)[where]):.6g}; "
-        f"tolerance {atol:g} + {rtol:g}*|expected|).{suffix}"
-    )
+    params = {"atol": float(atol), "rtol": float(rtol), "hint": hint, "depends_on_answer": depends_on_answer}
+    _check("close", what, plain(actual), plain(expected), params, mistakes)
 
 
-def check_equal(actual: Any, expected: Any, what: str, *, hint: str = "") -> None:
+def check_equal(actual: Any, expected: Any, what: str, *, hint: str = "", depends_on_answer: bool = False) -> None:
     """Check exact equality: integers, booleans, strings, lists, masks and token ids."""
-    suffix = f" {hint}" if hint else ""
-    numeric = hasattr(expected, "shape") or hasattr(actual, "shape")
-    if numeric:
-        got, want = as_array(actual, what), as_array(expected, f"the expected {what}")
-        if got.shape != want.shape:
-            _fail(f"{what} has shape {tuple(got.shape)}; expected {tuple(want.shape)}.{suffix}")
-        if not np.array_equal(got, want):
-            wrong = int((got != want).sum())
-            first = tuple(int(i) for i in np.argwhere(got != want)[0])
-            _fail(
-                f"{what} differs from the expected value at {wrong} of {got.size} positions; "
-                f"first at index {first}: got {got[first]!r}, expected {want[first]!r}.{suffix}"
-            )
-        return
-    if actual != expected:
-        _fail(f"{what} is {actual!r}; expected {expected!r}.{suffix}")
+    _check("equal", what, plain(actual), plain(expected), {"hint": hint, "depends_on_answer": depends_on_answer})
 
 
 def check_sums_to_one(weights: Any, axis: int, what: str, axis_name: str, *, atol: float = 1e-5) -> None:
@@ -153,51 +138,38 @@ def check_sums_to_one(weights: Any, axis: int, what: str, axis_name: str, *, ato
 
     Example message: "your attention weights do not sum to 1 over the keys axis (axis -1)".
     """
-    array = as_array(weights, what).astype(float)
-    if array.ndim == 0:
-        _fail(f"{what} is a single number; expected an array with a {axis_name} axis")
-    if np.any(array < -atol):
-        _fail(f"{what} has negative entries (smallest {array.min():.3g}); probabilities are >= 0")
-    totals = array.sum(axis=axis)
-    if not np.allclose(totals, 1.0, atol=atol):
-        worst = float(np.abs(totals - 1.0).max())
-        _fail(
-            f"your {what} do not sum to 1 over the {axis_name} axis (axis {axis}); "
-            f"the worst sum is off by {worst:.3g}"
-        )
+    _check("sums_to_one", what, plain(weights), None, {"axis": int(axis), "axis_name": axis_name, "atol": float(atol)})
 
 
-def check_raises(
-    function: Callable[[], Any],
-    exception: type[BaseException] | tuple[type[BaseException], ...],
-    what: str,
-    *,
-    message_contains: Iterable[str] = (),
-) -> BaseException:
+def check_raises(function: Callable[[], Any], exception: type[BaseException] | tuple[type[BaseException], ...],
+                 what: str, *, message_contains: Iterable[str] = ()) -> BaseException | None:
     """Check that calling ``function()`` raises ``exception`` whose message mentions each of
     ``message_contains`` (e.g. the expected and the given size). Returns the exception."""
-    names = exception.__name__ if isinstance(exception, type) else " or ".join(e.__name__ for e in exception)
+    kinds = exception if isinstance(exception, tuple) else (exception,)
+    outcome: dict[str, Any] = {"raised": None, "matches": False, "text": ""}
+    caught = None
     try:
         function()
-    except exception as error:
-        text = str(error)
-        missing = [part for part in message_contains if str(part) not in text]
-        if missing:
-            _fail(
-                f"{what}: the {type(error).__name__} is right, but its message should mention "
-                f"{', '.join(repr(str(m)) for m in missing)} so the user knows what to fix; it says: {text!r}"
-            )
-        return error
-    except Exception as error:  # the wrong kind of error
-        _fail(f"{what}: expected {names}, but it raised {type(error).__name__}: {error}")
-    _fail(f"{what}: expected {names}, but nothing was raised")
-    raise AssertionError("unreachable")  # for type checkers
+    except Exception as error:  # noqa: BLE001  (any exception is an outcome to report)
+        caught = error
+        try:
+            text = str(error)
+        except Exception:  # noqa: BLE001  (an exception whose message itself fails)
+            text = "<its message could not be read>"
+        outcome = {"raised": type(error).__name__, "matches": isinstance(error, kinds), "text": text[:2000]}
+    params = {"message_contains": [str(part) for part in message_contains]}
+    _check("raises", what, outcome, {"types": [kind.__name__ for kind in kinds]}, params)
+    return caught
 
 
 def check_true(condition: Any, message: str) -> None:
     """Fail with ``message`` (written in the lesson's words) unless ``condition`` holds."""
-    if not bool(condition):
-        _fail(message)
+    _check("true", str(message), plain(condition), True)
+
+
+def check_option(answer: Any, options: Iterable[Any], what: str) -> None:
+    """Check that a multiple-choice ``answer`` is one of ``options`` (not whether it is right)."""
+    _check("option", what, plain(answer), None, {"options": list(options)})
 
 
 def check_choice(answer: Any, correct: Any, options: Iterable[Any], what: str, *, why: str = "") -> None:
@@ -206,11 +178,7 @@ def check_choice(answer: Any, correct: Any, options: Iterable[Any], what: str, *
     An answer that is not one of the options gets a message listing them; a wrong option
     gets ``why`` (a nudge, never the answer itself).
     """
-    choices = list(options)
-    if answer not in choices:
-        _fail(f"{what}: {answer!r} is not one of the options {choices!r}")
-    if answer != correct:
-        _fail(f"{what}: {answer!r} is not the best answer. {why}".strip())
+    _check("choice", what, plain(answer), correct, {"options": list(options), "why": why})
 
 
 # --- scoring a notebook's exercises without a Jupyter kernel ------------------------------

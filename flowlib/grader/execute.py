@@ -1,0 +1,208 @@
+"""Run a notebook cell by cell in a sandboxed kernel, within time and output limits.
+
+The grader talks to the kernel over Jupyter's own protocol (IPC sockets in the sandbox's
+runtime folder), the way JupyterLab would. What comes back from each cell is kept as data:
+its status (ok, error, timeout, died, flood), the error's name and message, and the records
+the test cell's checks reported. Nothing the learner printed is kept: no output of a graded
+run ever reaches a learner, so it cannot carry a hidden test out.
+
+A cell that runs past its time is interrupted; a kernel that ignores the interrupt, or dies
+(``exit()``, a crash, out of memory), is restarted and the cells before the failed one are
+run again, so the questions that do not depend on the failed cell are still graded.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.blocking.client import BlockingKernelClient
+
+from flowlib.grader.sandbox import Limits, Sandbox
+from flowlib.grading import RECORD_MIME
+
+MAX_RESTARTS = 3
+
+
+@dataclass
+class CellRun:
+    """What one cell did in the kernel."""
+
+    status: str = "ok"  # ok | error | timeout | died | flood | skipped
+    error: str = ""  # "Name: message" of an error, or why the cell did not run
+    records: list[dict[str, Any]] = field(default_factory=list)
+    forged: int = 0  # records carrying a wrong token
+    seconds: float = 0.0
+
+
+class KernelLost(RuntimeError):
+    """The kernel died or stopped answering."""
+
+
+class Kernel:
+    """One sandboxed ipykernel that can be restarted."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.process: subprocess.Popen | None = None
+        self.client: BlockingKernelClient | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.stop()
+        self.starts += 1
+        name = f"kernel-{secrets.token_hex(6)}"
+        key = secrets.token_hex(16)
+        ports = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+        info = {**ports, "transport": "ipc", "signature_scheme": "hmac-sha256", "key": key, "kernel_name": "python3"}
+        host_file = self.sandbox.runtime / f"{name}.json"
+        host_file.write_text(json.dumps({**info, "ip": str(self.sandbox.runtime / name)}))
+        inside = self.sandbox.inside(self.sandbox.runtime / f"{name}-inside.json")
+        (self.sandbox.runtime / f"{name}-inside.json").write_text(
+            json.dumps({**info, "ip": str(self.sandbox.inside(self.sandbox.runtime / name))}))
+        python = str(self.sandbox.environment()["PATH"].split(":")[0] + "/python")
+        options = self.sandbox.popen_options()
+        command = self.sandbox.command([python, "-m", "ipykernel_launcher", "-f", str(inside)])
+        self.process = subprocess.Popen(command, **options)
+        self.client = BlockingKernelClient()
+        self.client.load_connection_file(str(host_file))
+        self.client.start_channels(hb=False)
+        stop_at = time.monotonic() + timeout
+        while time.monotonic() < stop_at and self.alive():  # ask until the kernel answers
+            self.client.kernel_info()
+            try:
+                while True:
+                    if self.client.get_shell_msg(timeout=0.5)["msg_type"] == "kernel_info_reply":
+                        self._drain()
+                        return
+            except queue.Empty:
+                continue
+        self.stop()
+        raise KernelLost("the kernel did not start")
+
+    def _drain(self) -> None:
+        """Forget IOPub messages of start-up (status of the info requests)."""
+        while True:
+            try:
+                self.client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                return
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the whole session: bwrap and all it started
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+            self.process = None
+
+    def _send(self, code: str, *, metadata: dict | None = None, silent: bool = False, store_history: bool = True,
+              user_expressions: dict | None = None) -> str:
+        assert self.client is not None
+        content = {"code": code, "silent": silent, "store_history": store_history and not silent,
+                   "user_expressions": user_expressions or {}, "allow_stdin": False, "stop_on_error": False}
+        message = self.client.session.msg("execute_request", content, metadata=metadata or {})
+        self.client.shell_channel.send(message)
+        return message["header"]["msg_id"]
+
+    def _interrupt(self) -> None:
+        assert self.client is not None
+        self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
+
+    def run(self, code: str, limits: Limits, *, token: str | None = None, full: bool = False,
+            store_history: bool = True, deadline: float | None = None) -> CellRun:
+        """Execute one cell; collect its status, error and (with ``token``) its check records."""
+        metadata = {"flowlib_record": {"token": token, "full": full}} if token else {}
+        started = time.monotonic()
+        run = CellRun()
+        msg_id = self._send(code, metadata=metadata, store_history=store_history)
+        stop_at = started + limits.cell_seconds
+        if deadline is not None:
+            stop_at = min(stop_at, deadline)
+        interrupted_at = None
+        kept, idle, reply = 0, False, None
+        while not (idle and reply is not None):
+            if not self.alive():
+                run.status, run.error = "died", "the kernel died (exit(), a crash or running out of memory)"
+                break
+            now = time.monotonic()
+            if now > stop_at and interrupted_at is None:
+                interrupted_at = now
+                self._interrupt()
+            if interrupted_at is not None and now > interrupted_at + 3.0:
+                run.status, run.error = "timeout", f"the cell ran past its time limit ({limits.cell_seconds:g} s) and ignored the interrupt"
+                self.stop()
+                break
+            if reply is None:
+                try:
+                    answer = self.client.get_shell_msg(timeout=0)
+                    if answer["parent_header"].get("msg_id") == msg_id:
+                        reply = answer["content"]
+                except queue.Empty:
+                    pass
+            try:
+                message = self.client.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                idle = True
+            elif kind == "error":
+                run.status = "error"
+                run.error = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"[:2000]
+            elif kind in ("stream", "display_data", "execute_result", "update_display_data"):
+                size = len(json.dumps(content.get("data", content.get("text", ""))))
+                kept += size
+                if kept > limits.output_bytes_cell:
+                    run.status, run.error = "flood", f"the cell printed more than {limits.output_bytes_cell >> 10} KiB"
+                    self._interrupt()
+                    interrupted_at = interrupted_at or time.monotonic()
+                    continue
+                record = content.get("data", {}).get(RECORD_MIME) if kind == "display_data" else None
+                if record is not None:
+                    if token and isinstance(record, dict) and record.get("token") == token:
+                        run.records.append(record)
+                    else:
+                        run.forged += 1
+        if interrupted_at is not None and run.status in ("ok", "error"):
+            run.status = "timeout"
+            run.error = f"the cell ran past its time limit ({stop_at - started:.0f} s) and was interrupted"
+        run.seconds = time.monotonic() - started
+        return run
+
+    def evaluate(self, code: str, expression: str, timeout: float = 10.0) -> Any:
+        """Run grader code silently (no history, no events) and return ``expression``'s value
+        (a JSON string it produced), or raise :class:`KernelLost`."""
+        msg_id = self._send(code, silent=True, user_expressions={"value": expression})
+        stop_at = time.monotonic() + timeout
+        while time.monotonic() < stop_at:
+            if not self.alive():
+                raise KernelLost("the kernel died")
+            try:
+                answer = self.client.get_shell_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            if answer["parent_header"].get("msg_id") != msg_id:
+                continue
+            value = answer["content"].get("user_expressions", {}).get("value", {})
+            if value.get("status") != "ok":
+                raise KernelLost(f"grader code failed in the kernel: {value.get('ename')}: {value.get('evalue')}")
+            return json.loads(ast.literal_eval(value["data"]["text/plain"]))
+        raise KernelLost("the kernel did not answer the grader")

@@ -1,0 +1,51 @@
+"""Grades as CSV: one row per learner and lesson, with status and flag columns.
+
+Read from nbgrader's gradebook (so manual grades count) and the grader's reports (flags).
+``status`` tells apart: not submitted, failed (the grader could not grade it), pending
+(a written answer waits for a person) and graded. Written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from flowlib.grader.report import FLAG_KINDS, reports
+
+COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "needs_manual_grade", "flagged",
+           *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS], "flag_details"]
+
+
+def export(root: Path, target: Path) -> Path:
+    """Write every learner's grade of every lesson to ``target`` (CSV, quoted)."""
+    found = reports(root)
+    rows = []
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as book:
+        for assignment in sorted(book.assignments, key=lambda a: a.name):
+            for student in sorted(book.students, key=lambda s: s.id):
+                report = found.get((student.id, assignment.name))
+                row = {"student_id": student.id, "lesson": assignment.name, "max_score": assignment.max_score}
+                try:
+                    submission = book.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    rows.append({**row, "status": "not submitted", "score": ""})
+                    continue
+                pending = bool(submission.needs_manual_grade)
+                status = "failed" if report and report.status != "graded" else "pending" if pending else "graded"
+                kinds = report.flag_kinds() if report else set()
+                row.update(status=status, score=submission.score, needs_manual_grade=int(pending),
+                           flagged=int(any(n.flagged for n in submission.notebooks)),
+                           flag_details="; ".join(f"{f['kind']} ({f['cell']}): {f['detail']}" for f in report.flags) if report else "")
+                row.update({f"flag_{kind.replace(' ', '_')}": int(kind in kinds) for kind in FLAG_KINDS})
+                rows.append(row)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, quoting=csv.QUOTE_NONNUMERIC, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(partial, target)
+    return target

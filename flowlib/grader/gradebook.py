@@ -1,0 +1,116 @@
+"""Write verdicts into nbgrader's own gradebook (``gradebook.db``), and the graded notebook.
+
+Only the coordinator calls this (one writer). The schema is nbgrader's, untouched, so the
+formgrader, manual grading, ``nbgrader export`` and ``generate_feedback`` keep working:
+
+* each autograded test cell gets its ``auto_score``; a written answer left as released scores
+  0, any other written answer waits for a person (``needs_manual_grade``), as nbgrader does;
+* a submission with tampering or delegation is ``flagged`` for the instructor;
+* ``autograded/<student>/<lesson>/<lesson>.ipynb`` is the learner's notebook as submitted
+  (outputs capped) with each test cell as *released* (no hidden test) and the grader's verdict
+  as its only output, so feedback built from it never shows a hidden test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import compute_checksum
+from nbformat import from_dict
+
+from flowlib.grader.report import Report
+
+OUTPUT_BYTES = 200_000  # outputs kept per cell of the graded notebook
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report: Report) -> dict[str, Any]:
+    """The notebook a learner may see: theirs, with released test cells and verdict outputs."""
+    tests = {c["metadata"]["nbgrader"]["grade_id"]: c for c in released["cells"]
+             if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")}
+    verdict = {v["grade_id"]: v for v in report.verdicts}
+    cells, seen = [], set()
+    for cell in submitted.get("cells", []):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in tests:
+            if grade_id in seen:
+                continue
+            seen.add(grade_id)
+            cell = json.loads(json.dumps(tests[grade_id]))
+            found = verdict.get(grade_id, {"points": 0, "max_points": cell["metadata"]["nbgrader"].get("points", 0), "message": "not graded"})
+            text = (f"Passed: {found['points']:g}/{found['max_points']:g} points.\n" if not found["message"]
+                    else f"Failed: 0/{found['max_points']:g} points. {found['message']}\n")
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
+        elif cell.get("cell_type") == "code":
+            cell = dict(cell)
+            kept, outputs = 0, []
+            for output in cell.get("outputs", []):
+                kept += len(json.dumps(output))
+                if kept > OUTPUT_BYTES:
+                    outputs.append({"output_type": "stream", "name": "stdout", "text": "[further output not kept]\n"})
+                    break
+                outputs.append(output)
+            cell["outputs"] = outputs
+        cells.append(cell)
+    for grade_id, cell in tests.items():  # a deleted test cell comes back, with its verdict
+        if grade_id not in seen:
+            restored = json.loads(json.dumps(cell))
+            found = verdict.get(grade_id)
+            restored["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                    "text": f"(restored test cell) {'Passed' if found and not found['message'] else 'Failed'}: "
+                                            f"{(found or {}).get('message', '')}\n"}]
+            cells.append(restored)
+    return {**released, "cells": cells}
+
+
+def record(root: Path, report: Report, submitted: dict[str, Any] | None, released: dict[str, Any],
+           timestamp: datetime | None = None) -> None:
+    """Put one report into ``gradebook.db`` and write its graded notebook and report file."""
+    report.save(root)
+    student, lesson = report.student, report.lesson
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_student(student)
+        try:
+            gradebook.find_assignment(lesson)
+        except MissingEntry:
+            raise ValueError(f"lesson {lesson} is not in gradebook.db: release it first (`flowlib instructor release {lesson}`)")
+        when = (timestamp or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            submission = gradebook.find_submission(lesson, student)
+            submission.timestamp = when
+        except MissingEntry:
+            submission = gradebook.add_submission(lesson, student, timestamp=when.isoformat())
+        notebook = gradebook.find_submission_notebook(lesson, lesson, student)
+        verdict = {v["grade_id"]: v for v in report.verdicts}
+        answers = {c["metadata"]["nbgrader"].get("grade_id"): c for c in (submitted or {}).get("cells", [])
+                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+        for grade in notebook.grades:
+            if grade.name in verdict:
+                grade.auto_score = verdict[grade.name]["points"] if report.status == "graded" else 0.0
+            elif grade.cell.cell_type == "markdown":  # a written answer
+                mine = answers.get(grade.name)
+                unchanged = mine is None or mine.get("metadata", {}).get("nbgrader", {}).get("checksum") == compute_checksum(from_dict(mine))
+                grade.auto_score = 0.0 if unchanged else None
+            else:
+                grade.auto_score = 0.0
+            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        notebook.flagged = bool(report.flag_kinds() & {"tampering", "delegation"}) or report.status != "graded"
+        gradebook.db.commit()
+    if submitted is not None:
+        target = root / "autograded" / student / lesson / f"{lesson}.ipynb"
+        _write_atomic(target, json.dumps(graded_notebook(submitted, released, report), indent=1))
+        stamp = root / "submitted" / student / lesson / "timestamp.txt"
+        if stamp.is_file():
+            shutil.copy2(stamp, target.parent / "timestamp.txt")

@@ -1,0 +1,235 @@
+"""Read a submission before running it: what will run, and what its code gives away.
+
+The notebook that runs is rebuilt from the course's source notebook: every course cell and
+every test cell (hidden tests included) as the course wrote it, in the course's order, with
+the learner's answer cells and the cells the learner added, in place. Edited, deleted or
+duplicated test cells are restored and flagged; edits to course cells are not run.
+
+The learner's own code (answer cells and added cells) is read, never run, for:
+
+* **delegation**: calling what the exercise asks the learner to write (declared per exercise in
+  the source notebook: the answer cell's metadata ``flowlib.forbidden``);
+* **tampering**: code that reaches into the machinery tests rely on (patching a library or a
+  check, rebinding a name the tests use, interpreter hooks, reflection, reading the notebook's
+  history, objects that lie about equality or about being an array).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+REFLECTION = {"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr",
+              "open", "breakpoint", "input", "get_ipython", "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "__builtins__"}
+MODULES = {"ctypes", "gc", "inspect", "importlib", "builtins", "threading", "_thread", "multiprocessing", "subprocess",
+           "signal", "socket", "pickle", "marshal", "types", "dis", "traceback", "linecache", "IPython", "ipykernel",
+           "atexit", "resource", "shutil", "tempfile", "glob", "sys", "os", "io", "pathlib", "codecs", "unittest"}
+SAFE_DUNDERS = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__iter__", "__repr__", "__str__"}
+LYING = {"__eq__", "__ne__", "__bool__", "__array__", "__array_ufunc__", "__array_function__", "__torch_function__",
+         "__float__", "__int__", "__index__", "__hash__", "__instancecheck__", "__getattr__", "__getattribute__", "__class_getitem__"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something a reader of the grade should know. ``kind`` is a column of the exported CSV."""
+
+    kind: str  # tampering | delegation | edited test cell | deleted test cell | duplicated cell | extra files | ...
+    cell: str  # the grade id or cell id it concerns ('' for the whole notebook)
+    detail: str
+
+
+@dataclass
+class PlanCell:
+    """One cell to run: whose code it is and which exercise it belongs to."""
+
+    source: str
+    role: str  # course | answer | learner | test
+    cell_id: str
+    grade_id: str = ""
+    points: float = 0.0
+    exercise: str = ""  # the answer cell's grade id this cell belongs to
+    seconds: float | None = None  # a per-cell time limit from the source's metadata
+
+
+@dataclass
+class Plan:
+    cells: list[PlanCell] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    manual: dict[str, Any] = field(default_factory=dict)  # grade id -> the learner's written-answer cell
+
+
+def _text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _role(cell: dict) -> str:
+    info = _meta(cell)
+    if cell.get("cell_type") != "code":
+        return "manual" if info.get("grade") and info.get("solution") else "text"
+    if info.get("solution"):
+        return "answer"
+    return "test" if info.get("grade") else "course"
+
+
+def plan(source: dict, released: dict, submitted: dict) -> Plan:
+    """The cells to run for ``submitted``, in the course's order, and the flags found on the way."""
+    result = Plan()
+    released_tests = {_meta(c).get("grade_id"): _text(c) for c in released["cells"] if _role(c) == "test"}
+    known_ids = {c.get("id") for c in source["cells"]}
+    by_grade: dict[str, dict] = {}
+    added: dict[str, list[dict]] = {}  # anchor cell id -> learner cells that follow it
+    anchor = ""
+    for cell in submitted.get("cells", []):
+        role, grade_id = _role(cell), _meta(cell).get("grade_id")
+        if grade_id and role in ("answer", "test", "manual"):
+            if grade_id in by_grade:
+                result.flags.append(Flag("duplicated cell", grade_id, f"the cell {grade_id!r} appears more than once"))
+                if role == "answer" and cell.get("cell_type") == "code":
+                    added.setdefault(anchor, []).append(cell)  # a copy the learner edited: it runs after the first
+                continue
+            by_grade[grade_id] = cell
+            anchor = str(cell.get("id", ""))
+        elif cell.get("id") in known_ids:
+            anchor = str(cell.get("id"))
+        elif cell.get("cell_type") == "code":
+            if grade_id:
+                result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
+            added.setdefault(anchor, []).append(cell)
+    exercise = ""
+    for cell in source["cells"]:
+        role, info = _role(cell), _meta(cell)
+        grade_id, cell_id = info.get("grade_id", ""), str(cell.get("id", ""))
+        limit = cell.get("metadata", {}).get("flowlib", {}).get("cell_seconds")
+        if role == "answer":
+            exercise = grade_id
+            mine = by_grade.get(grade_id)
+            if mine is None:
+                result.flags.append(Flag("deleted answer cell", grade_id, "the answer cell is missing: its tests run against the unanswered stub"))
+                mine = next(c for c in released["cells"] if _meta(c).get("grade_id") == grade_id)
+            result.cells.append(PlanCell(_text(mine), "answer", cell_id, grade_id, exercise=exercise, seconds=limit))
+            anchor_id = str(mine.get("id", cell_id))
+        elif role == "test":
+            mine = by_grade.get(grade_id)
+            if mine is None:
+                result.flags.append(Flag("deleted test cell", grade_id, "the test cell was deleted; the course's copy was run"))
+            elif _text(mine).strip() != released_tests.get(grade_id, "").strip():
+                result.flags.append(Flag("edited test cell", grade_id, "the test cell was edited; the course's copy was run"))
+            result.cells.append(PlanCell(_text(cell), "test", cell_id, grade_id, float(info.get("points", 0)), exercise, limit))
+            anchor_id = str(mine.get("id", cell_id)) if mine is not None else cell_id
+        elif role == "manual":
+            result.manual[grade_id] = by_grade.get(grade_id)
+            anchor_id = str(by_grade[grade_id].get("id", cell_id)) if grade_id in by_grade else cell_id
+        else:
+            if role == "course":
+                result.cells.append(PlanCell(_text(cell), "course", cell_id, exercise=exercise, seconds=limit))
+            anchor_id = cell_id
+        for extra in added.pop(anchor_id, []):
+            result.cells.append(PlanCell(_text(extra), "learner", str(extra.get("id", "")), exercise=exercise))
+    for leftover in added.values():  # anchored to nothing the course knows: run them at the end
+        result.cells.extend(PlanCell(_text(c), "learner", str(c.get("id", "")), exercise=exercise) for c in leftover)
+    return result
+
+
+def aliases(setup_source: str) -> dict[str, str]:
+    """Names bound by import statements, as dotted module paths: ``{"F": "torch.nn.functional"}``."""
+    names: dict[str, str] = {}
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(setup_source))
+    except SyntaxError:
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _dotted(node: ast.AST, names: dict[str, str]) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(names.get(node.id, node.id))
+        return ".".join(reversed(parts))
+    return ".".join(reversed(parts))
+
+
+def read_code(code: str, setup: dict[str, str], forbidden: list[str]) -> list[tuple[str, str]]:
+    """``[(kind, detail)]`` of what learner ``code`` does that it should not (see the module doc)."""
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(code))
+    except SyntaxError:
+        return []
+    names = {**setup, **aliases(code)}
+    found: list[tuple[str, str]] = []
+    rule = set(forbidden)
+    dotted = [name for name in forbidden if "." in name]
+
+    def banned(path: str, attr: str) -> bool:
+        return attr in rule or any(path == name or path.startswith(name + ".") for name in dotted)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in modules:
+                if module.split(".")[0] in MODULES:
+                    found.append(("tampering", f"imports {module}, which an exercise answer has no use for"))
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                target = f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
+                if bound in setup and setup[bound] != target:
+                    found.append(("tampering", f"rebinds {bound}, which the tests use"))
+                if banned(target, alias.name):
+                    found.append(("delegation", f"imports {target}, which this exercise asks you to write yourself"))
+        elif isinstance(node, ast.Name) and node.id in REFLECTION and node.id in code:  # not a magic's rewrite
+            found.append(("tampering", f"uses {node.id}, which an exercise answer has no use for"))
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("__") and node.attr not in SAFE_DUNDERS:
+                found.append(("tampering", f"reaches into {node.attr}"))
+            path = _dotted(node, names)
+            if banned(path, node.attr):
+                found.append(("delegation", f"calls {path}, which this exercise asks you to write yourself"))
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                for part in ast.walk(target):
+                    if isinstance(part, ast.Attribute):
+                        root = part
+                        while isinstance(root, ast.Attribute):
+                            root = root.value
+                        if isinstance(root, ast.Name) and root.id in names:
+                            found.append(("tampering", f"changes {_dotted(part, names)}, part of a library the tests use"))
+        elif isinstance(node, ast.FunctionDef) and node.name in LYING:
+            found.append(("tampering", f"defines {node.name}, which lets an object lie about its value"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in rule:
+            found.append(("delegation", f"names {node.value!r}, which this exercise asks you to write yourself"))
+    for name in _module_level_stores(tree.body):
+        if name in setup:
+            found.append(("tampering", f"rebinds {name}, which the tests use"))
+    return list(dict.fromkeys(found))
+
+
+def _module_level_stores(body: list[ast.stmt]) -> list[str]:
+    """Names a cell assigns at its top level (not inside a function or class)."""
+    stored = []
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stored.append(statement.name)
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                break
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                stored.append(node.id)
+    return stored
