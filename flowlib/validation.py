@@ -1,0 +1,228 @@
+"""What a learner sees when checking their work: points per exercise, one short message per failure.
+
+Two ways in, both for the student edition:
+
+* nbgrader's **Validate** button. The learner's ``nbgrader_config.py`` calls :func:`configure`,
+  which hooks :func:`summarize` into the run Validate makes: once every cell has run, each
+  failing test cell's traceback (frames through the grading code) is replaced by one readable
+  line, the points of that exercise, and, on the first failure, the points of every exercise.
+* ``flowlib check`` (the edition's ``make test``): the environment (``flowlib doctor``), then
+  every lesson's visible tests against the saved notebooks, in this process
+  (:func:`flowlib.grading.score_notebook`), as a table of points per exercise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+NOT_ANSWERED = ("not answered yet: replace `raise NotImplementedError(...)` in the answer cell "
+                "with your solution, run it, then Validate again")
+
+
+@dataclass(frozen=True)
+class TestCell:
+    __test__ = False  # not a pytest class
+
+    grade_id: str
+    exercise: str
+    earned: float
+    points: float
+
+
+def _meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def reason(ename: str, evalue: str) -> str:
+    """One readable line for a failed test, from the error's name and message."""
+    if ename == "NotImplementedError":
+        return NOT_ANSWERED
+    if ename == "NameError":
+        return f"{evalue}: the exercise's answer cell above did not define it; run that cell and check it ends without an error"
+    if ename in ("ExerciseFailure", "AssertionError") and evalue:
+        return evalue
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def _points(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def test_cells(cells: Sequence[Mapping[str, Any]]) -> list[TestCell]:
+    """The graded test cells in order, each with its exercise (the answer cell before it) and
+    the points it earned in this run (nbgrader's rule: an error or stderr output earns 0)."""
+    found, exercise = [], ""
+    for cell in cells:
+        meta = _meta(cell)
+        if cell.get("cell_type") != "code":
+            continue
+        if meta.get("solution"):
+            exercise = str(meta.get("grade_id", exercise))
+        if not meta.get("grade") or meta.get("solution"):
+            continue
+        points = _points(meta.get("points"))
+        failed = any(o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                     for o in cell.get("outputs", []))
+        grade_id = str(meta.get("grade_id", ""))
+        found.append(TestCell(grade_id, exercise or grade_id, 0.0 if failed else points, points))
+    return found
+
+
+def per_exercise(tests: Sequence[TestCell]) -> dict[str, tuple[float, float]]:
+    """``{exercise: (earned, possible)}`` in notebook order."""
+    totals: dict[str, tuple[float, float]] = {}
+    for test in tests:
+        earned, possible = totals.get(test.exercise, (0.0, 0.0))
+        totals[test.exercise] = (earned + test.earned, possible + test.points)
+    return totals
+
+
+def _n(value: float) -> str:
+    return f"{value:g}"
+
+
+def table(totals: Mapping[str, tuple[float, float]]) -> list[str]:
+    lines = [f"  {name}: {_n(earned)} of {_n(possible)}" for name, (earned, possible) in totals.items()]
+    earned = sum(e for e, _ in totals.values())
+    possible = sum(p for _, p in totals.values())
+    return [*lines, f"  total: {_n(earned)} of {_n(possible)} point(s)"]
+
+
+def summarize(notebook: Any = None, upto: int | None = None, **_: Any) -> None:
+    """Rewrite, in place, the errors of the failing test cells among the first ``upto`` cells
+    (all when None): one readable line, this exercise's points, everyone's points on the first."""
+    if notebook is None:
+        return
+    cells = notebook["cells"][:upto]
+    tests = {t.grade_id: t for t in test_cells(cells)}
+    totals = per_exercise(list(tests.values()))
+    first = True
+    for cell in cells:
+        meta = _meta(cell)
+        test = tests.get(str(meta.get("grade_id", ""))) if meta.get("grade") and not meta.get("solution") else None
+        if test is None or test.earned == test.points:
+            continue
+        earned, possible = totals[test.exercise]
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            lines = [reason(str(output.get("ename", "")), str(output.get("evalue", ""))), "",
+                     f"this test: 0 of {_n(test.points)} point(s); exercise {test.exercise}: {_n(earned)} of {_n(possible)}"]
+            if first:
+                lines += ["", "your points so far, exercise by exercise:", *table(totals)]
+            output["traceback"] = lines
+            first = False
+
+
+_running: dict[str, Any] = {"notebook": None}  # the notebook Validate is running (one at a time)
+
+
+def _started(notebook: Any = None, **_: Any) -> None:
+    _running["notebook"] = notebook
+
+
+def _before_cell(cell_index: int = 0, **_: Any) -> None:
+    """Before each cell (markdown too) runs, every cell above it has: summarise those."""
+    summarize(_running["notebook"], upto=cell_index)
+
+
+def _after_error(cell_index: int = 0, **_: Any) -> None:
+    summarize(_running["notebook"], upto=cell_index + 1)
+
+
+def _finished(notebook: Any = None, **_: Any) -> None:
+    summarize(notebook if notebook is not None else _running["notebook"])
+
+
+def configure(c: Any) -> None:
+    """Hook :func:`summarize` into the notebook runs (nbclient's hooks) of nbgrader config ``c``.
+
+    nbgrader runs notebooks through nbclient's synchronous path, which calls no hook once the
+    last cell has run; so the summary is brought up to date before every cell and after every
+    error (a lesson ends with markdown cells, so the last update sees every test).
+    """
+    c.Execute.on_notebook_start = _started
+    c.Execute.on_cell_start = _before_cell
+    c.Execute.on_cell_error = _after_error
+    c.Execute.on_notebook_complete = _finished
+
+
+# --- flowlib check: the learner's own check command -----------------------------------------
+
+
+def lesson_notebooks(course: Path, only: Sequence[str] = ()) -> list[Path]:
+    notebooks = sorted(p for p in (course / "notebooks").glob("*/*.ipynb") if p.parent.name == p.stem)
+    if only:
+        unknown = sorted(set(only) - {p.stem for p in notebooks})
+        if unknown:
+            raise SystemExit(f"flowlib check: unknown lesson(s) {unknown}; expected some of {[p.stem for p in notebooks]}")
+        notebooks = [p for p in notebooks if p.stem in only]
+    return notebooks
+
+
+def check_lesson(path: Path) -> dict[str, tuple[float, float, str]]:
+    """``{exercise: (earned, possible, why)}`` of one saved lesson notebook; ``why`` is the first
+    failing test's message ('' when every test of the exercise passes)."""
+    from flowlib.grading import score_notebook
+
+    results = score_notebook(path)
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    exercise_of = {t.grade_id: t.exercise for t in test_cells(cells)}
+    totals: dict[str, tuple[float, float, str]] = {}
+    for grade_id, result in results.items():
+        exercise = exercise_of.get(grade_id, grade_id)
+        earned, possible, why = totals.get(exercise, (0.0, 0.0, ""))
+        if not result.passed and not why:
+            why = result.message or f"{grade_id} failed"
+            why = "not answered yet" if "not answered yet" in why else why
+        totals[exercise] = (earned + result.points, possible + result.max_points, why)
+    return totals
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="flowlib check", description="Check your machine, then your answers (visible tests).")
+    parser.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 unless every visible test passes")
+    parser.add_argument("--no-doctor", action="store_true", help="skip the machine check")
+    args = parser.parse_args(argv)
+
+    from flowlib.instructor import course_root
+
+    course = course_root()
+    ready = True
+    if not args.no_doctor:
+        from flowlib.doctor import doctor
+
+        print("== your machine (flowlib doctor)")
+        ready = all(check.ok for check in doctor())
+    print("\n== your answers (the visible tests of each exercise; hidden tests run when you are graded)")
+    earned = possible = 0.0
+    unreadable = []
+    for path in lesson_notebooks(course, args.lessons):
+        try:
+            totals = check_lesson(path)
+        except Exception as error:  # a notebook that cannot be read or whose setup cell fails
+            unreadable.append(path.stem)
+            print(f"{path.stem}: could not be checked ({type(error).__name__}: {error})")
+            continue
+        got = sum(e for e, _, _ in totals.values())
+        top = sum(p for _, p, _ in totals.values())
+        earned, possible = earned + got, possible + top
+        print(f"{path.stem}: {_n(got)} of {_n(top)} point(s)")
+        for name, (e, p, why) in totals.items():
+            print(f"  {'ok ' if e == p else '...'} {name}: {_n(e)} of {_n(p)}" + (f"  ({why})" if why else ""))
+    print(f"\nvisible tests: {_n(earned)} of {_n(possible)} point(s)"
+          + ("" if earned == possible else " (unanswered exercises are not errors: they are what is left to do)"))
+    if not ready:
+        print("your machine needs fixing first: see [FIX] above")
+    if unreadable:
+        print(f"could not check: {', '.join(unreadable)}")
+    return 1 if not ready or unreadable or (args.strict and earned != possible) else 0
