@@ -4,12 +4,15 @@
                                         e.g. `flowlib lab --port 8899 --no-browser`
     flowlib doctor                      is this machine ready for the course?
     flowlib self-assess --show          your ratings and how they compare with your scores
+    flowlib check [LESSON ...]          your machine, then your answers (visible tests), points per exercise
+    flowlib update [FOLDER]             the course's new version; every cell you edited stays as it is
     flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions/
     flowlib instructor collect FOLDER_OR_ZIP    import an LMS download into submitted/
     flowlib instructor collect --exchange DIR   import from nbgrader's exchange
     flowlib instructor autograde [LESSON ...]   grade submitted/<student>/<lesson>/
     flowlib instructor feedback [LESSON ...]    HTML feedback into feedback/
     flowlib instructor export [--to grades.csv] all grades as CSV
+    flowlib instructor student-edition OUT [--exchange DIR]   what learners get (no answer key)
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def _doctor(args: argparse.Namespace) -> int:
 def _instructor(args: argparse.Namespace) -> int:
     root = instructor.course_root()
     if args.step == "release":
-        done = instructor.release(root, args.lessons)
+        done = instructor.release(root, args.lessons, force=args.force)
         print(f"released {len(done)} lesson(s) into notebooks/: {', '.join(done)}")
     elif args.step == "collect":
         from flowlib.grader import imports
@@ -95,6 +98,16 @@ def _instructor(args: argparse.Namespace) -> int:
         print(f"feedback written to feedback/ for: {', '.join(done)}")
     elif args.step == "export":
         print(f"grades exported to {instructor.export(root, Path(args.to))}")
+    elif args.step == "student-edition":
+        from flowlib import edition
+
+        if len(args.lessons) != 1:
+            raise instructor.InstructorError("usage: flowlib instructor student-edition OUT [--exchange DIR]")
+        try:
+            out = edition.build(root, Path(args.lessons[0]), exchange=args.exchange)
+        except edition.EditionError as error:
+            raise instructor.InstructorError(str(error)) from error
+        print(edition.summary(out))
     return 0
 
 
@@ -109,13 +122,17 @@ def parser() -> argparse.ArgumentParser:
 
     # `self-assess` has its own options (flowlib.self_assessment.main); listed here for --help.
     commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
+    commands.add_parser("check", help="your machine, then your answers: points per exercise (try --help)", add_help=False)
+    commands.add_parser("update", help="bring in the course's new version; your edited cells stay (try --help)", add_help=False)
 
     teach = commands.add_parser("instructor", help="release, autograde, feedback, export")
-    teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export"])
+    teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export", "student-edition"])
     teach.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download")
     teach.add_argument("--exchange", help="`collect` from nbgrader's exchange folder (e.g. /srv/nbgrader/exchange)")
     teach.add_argument("--course", default="transformers-course", help="course id in the exchange (default: transformers-course)")
     teach.add_argument("--to", default="grades.csv", help="CSV file for `export` (default: grades.csv)")
+    teach.add_argument("--force", action="store_true",
+                       help="`release` even over edited student notebooks (copied to backups/<timestamp>/ first)")
     teach.set_defaults(run=_instructor)
     return top
 
@@ -132,6 +149,18 @@ def main(argv: list[str] | None = None) -> int:
         from flowlib import self_assessment
 
         return self_assessment.main(argv[1:])
+    if argv[:1] in (["check"], ["update"]):  # the learner's commands (student edition), with their own options
+        try:
+            if argv[0] == "check":
+                from flowlib.validation import main as check
+
+                return check(argv[1:])
+            from flowlib.update import main as update
+
+            return update(argv[1:])
+        except instructor.InstructorError as error:
+            print(f"flowlib: {error}", file=sys.stderr)
+            return 2
     args = parser().parse_args(argv)
     try:
         return args.run(args)

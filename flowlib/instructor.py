@@ -109,11 +109,25 @@ def _each(root: Path, step: str, chosen: Sequence[str], everything: bool, *optio
         nbgrader(root, step, target, *options)
 
 
-def release(root: Path, only: Sequence[str] | None = None) -> list[str]:
-    """Regenerate ``notebooks/<lesson>/`` from ``solutions/<lesson>/`` for every (or each named) lesson."""
+def release(root: Path, only: Sequence[str] | None = None, force: bool = False) -> list[str]:
+    """Regenerate ``notebooks/<lesson>/`` from ``solutions/<lesson>/`` for every (or each named) lesson.
+
+    Refuses, touching nothing, when a file there is not what the last release wrote (a learner
+    edited a lesson, or left a file of their own beside it: see :mod:`flowlib.released`), unless
+    ``force``, which first copies those lesson folders into ``backups/<timestamp>/``.
+    """
+    from flowlib import released
+
     chosen = _pick(lessons(root), only, "lesson")
+    changed = released.changes(root, chosen)
+    if changed and not force:
+        raise InstructorError(released.refusal(changed))
+    if changed:
+        kept = released.backup(root, sorted({change.lesson for change in changed}))
+        print(f"kept a copy of {len(changed)} changed file(s), with their lesson folders, in {kept}")
     with gradebook_guard(root):
         _each(root, "generate_assignment", chosen, not only, "--force")
+    released.record(root, chosen)
     return chosen
 
 
