@@ -15,14 +15,18 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
 import flowlib
 from flowlib.grader import collect, gradebook
-from flowlib.grader.grade import Job, Lesson, grade, reference
+from flowlib.grader.grade import Job, Lesson, SolutionFails, grade, reference
 from flowlib.grader.report import Report
 
 
@@ -30,6 +34,7 @@ from flowlib.grader.report import Report
 class Run:
     reports: list[Report] = field(default_factory=list)
     refused: list[collect.Refusal] = field(default_factory=list)
+    skipped: list[collect.Submission] = field(default_factory=list)  # graded already
 
     @property
     def ok(self) -> bool:
@@ -59,38 +64,110 @@ def load_lesson(root: Path, name: str) -> Lesson:
         for stale in cache.parent.glob(f"{name}-*.json"):
             stale.unlink()
         cache.write_text(json.dumps(records))
-    return Lesson(name, lesson.source, lesson.released, records)
+    return Lesson(name, lesson.source, lesson.released, records, key=cache.stem)
+
+
+def _lesson_or_error(root: Path, name: str) -> Lesson | str:
+    try:
+        return load_lesson(root, name)
+    except SolutionFails as error:
+        return str(error)
+
+
+def _integrity(root: Path) -> None:
+    """Refuse to write into a damaged gradebook; back it up before the run's first write."""
+    db = root / "gradebook.db"
+    if not db.exists():
+        return
+    with sqlite3.connect(db) as connection:
+        answer = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    if answer != "ok":
+        raise ValueError(f"{db} is damaged ({answer}); the last good copy is {db}.bak")
+    shutil.copy2(db, root / "gradebook.db.bak")
+
+
+def _done(root: Path, submission: collect.Submission, data: bytes, key: str) -> bool:
+    """True when this very file was graded already by this grader (resume after an interruption)."""
+    saved = root / "reports" / submission.lesson / f"{submission.student}.json"
+    if not saved.is_file():
+        return False
+    try:
+        report = Report.load(saved)
+    except (ValueError, TypeError):
+        return False
+    return report.status == "graded" and report.sha256 == hashlib.sha256(data).hexdigest() and report.grader == key
+
+
+def _results(work: list[Job], jobs: int, scheduler: str | None) -> Iterator[tuple[Job, Report]]:
+    """Each job with its report, as jobs finish: in threads here, or on a Dask cluster."""
+    if scheduler:
+        from distributed import Client, as_completed as finished
+
+        with Client(scheduler) as client:
+            futures = {client.submit(grade, job, pure=False): job for job in work}
+            for future in finished(futures):
+                yield futures[future], _report(future, futures[future])
+        return
+    with ThreadPoolExecutor(jobs) as pool:  # each thread waits on its own sandboxed kernel
+        futures = {pool.submit(grade, job): job for job in work}
+        for future in as_completed(futures):
+            yield futures[future], _report(future, futures[future])
+
+
+def _report(future, job: Job) -> Report:
+    try:
+        return future.result()
+    except Exception as error:  # a grader bug: this submission fails, the others go on
+        return Report(job.student, job.lesson.name, status="failed", reason=f"the grader failed: {type(error).__name__}: {error}")
 
 
 def autograde(root: Path, lessons: Sequence[str], *, only: Sequence[str] | None = None,
-              students: Sequence[str] | None = None, jobs: int | None = None,
-              say: Callable[[str], None] = print) -> Run:
+              students: Sequence[str] | None = None, jobs: int | None = None, scheduler: str | None = None,
+              force: bool = False, say: Callable[[str], None] | None = None) -> Run:
     """Grade every submission (or those of ``only`` lessons / ``students``) into the gradebook.
 
     ``jobs`` submissions are graded at once (default: the number of cores), each in a sandbox
-    of its own; this process alone writes the gradebook, as each job finishes.
+    of its own, or on the Dask cluster at ``scheduler``; this process alone writes the
+    gradebook, as each job finishes. A submission graded already (the same file, the same
+    lesson and grader) is skipped unless ``force``: an interrupted run resumes where it stopped.
     """
     found, refused = collect.find_submissions(root, lessons, students, only)
     run = Run(refused=list(refused))
-    if (root / "gradebook.db").exists():
-        shutil.copy2(root / "gradebook.db", root / "gradebook.db.bak")
-    loaded = {name: load_lesson(root, name) for name in sorted({s.lesson for s in found})}
+    _integrity(root)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(found) or 1))
-    threads = 1 if jobs > 1 else None
-    work = [Job(s.student, loaded[s.lesson], s.notebook.read_bytes(), s.extra_files, slot=i % jobs, threads=threads)
-            for i, s in enumerate(found)]
-    with ThreadPoolExecutor(jobs) as pool:  # each job waits on its own sandboxed kernel
-        pending = {pool.submit(grade, job): (job, submission) for job, submission in zip(work, found)}
-        for number, done in enumerate(as_completed(pending), 1):
-            job, submission = pending[done]
-            report = done.result()
-            try:
-                submitted = json.loads(job.notebook)
-            except ValueError:
-                submitted = None
-            gradebook.record(root, report, submitted, job.lesson.released, submission.timestamp)
-            run.reports.append(report)
-            say(f"[{number}/{len(work)}] {report.summary()}")
+    names = sorted({s.lesson for s in found})
+    with ThreadPoolExecutor(jobs) as pool:  # the solutions' reference runs, once per lesson
+        loaded = dict(zip(names, pool.map(lambda name: _lesson_or_error(root, name), names)))
+    for submission in [s for s in found if isinstance(loaded[s.lesson], str)]:
+        found.remove(submission)  # the course's fault, not the learner's: graded once the solution is fixed
+        run.refused.append(collect.Refusal(submission.notebook, submission.student, submission.lesson,
+                                           f"{submission.notebook}: not graded: {loaded[submission.lesson]}"))
+    work, where = [], {}
+    for submission in found:
+        data, lesson = submission.notebook.read_bytes(), loaded[submission.lesson]
+        if not force and _done(root, submission, data, lesson.key):
+            run.skipped.append(submission)
+            continue
+        job = Job(submission.student, lesson, data, submission.extra_files, slot=len(work) % jobs,
+                  threads=1 if jobs > 1 else None)
+        work.append(job)
+        where[id(job)] = submission
+    bar = tqdm(total=len(work), unit="submission", desc="grading", disable=not work, file=sys.stderr)
+    say = say or bar.write
+    if run.skipped:
+        say(f"{len(run.skipped)} submission(s) graded already (the same file): skipped; --force regrades them")
+    for job, report in _results(work, jobs, scheduler):
+        submission = where[id(job)]
+        report.grader = job.lesson.key
+        try:
+            submitted = json.loads(job.notebook)
+        except ValueError:
+            submitted = None
+        gradebook.record(root, report, submitted, job.lesson.released, submission.timestamp)
+        run.reports.append(report)
+        bar.update()
+        say(report.summary())
+    bar.close()
     off = {p["name"]: p["detail"] for r in run.reports for p in r.protections if not p["on"]}
     for name, detail in off.items():
         say(f"WARNING: protection OFF while grading: {name}: {detail}")

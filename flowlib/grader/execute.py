@@ -40,6 +40,7 @@ class CellRun:
     error: str = ""  # "Name: message" of an error, or why the cell did not run
     records: list[dict[str, Any]] = field(default_factory=list)
     forged: int = 0  # records carrying a wrong token
+    printed: int = 0  # bytes of output (the records aside)
     seconds: float = 0.0
 
 
@@ -135,7 +136,7 @@ class Kernel:
         if deadline is not None:
             stop_at = min(stop_at, deadline)
         interrupted_at = None
-        kept, idle, reply = 0, False, None
+        kept, recorded, idle, reply = 0, 0, False, None
         while not (idle and reply is not None):
             if not self.alive():
                 run.status, run.error = "died", "the kernel died (exit(), a crash or running out of memory)"
@@ -168,14 +169,17 @@ class Kernel:
                 run.status = "error"
                 run.error = f"{content.get('ename', 'Error')}: {content.get('evalue', '')}"[:2000]
             elif kind in ("stream", "display_data", "execute_result", "update_display_data"):
+                record = content.get("data", {}).get(RECORD_MIME) if kind == "display_data" else None
                 size = len(json.dumps(content.get("data", content.get("text", ""))))
-                kept += size
-                if kept > limits.output_bytes_cell:
+                if record is not None:
+                    recorded += size
+                else:
+                    kept += size
+                if kept > limits.output_bytes_cell or recorded > limits.record_bytes_cell:
                     run.status, run.error = "flood", f"the cell printed more than {limits.output_bytes_cell >> 10} KiB"
                     self._interrupt()
                     interrupted_at = interrupted_at or time.monotonic()
                     continue
-                record = content.get("data", {}).get(RECORD_MIME) if kind == "display_data" else None
                 if record is not None:
                     if token and isinstance(record, dict) and record.get("token") == token:
                         run.records.append(record)
@@ -184,7 +188,7 @@ class Kernel:
         if interrupted_at is not None and run.status in ("ok", "error"):
             run.status = "timeout"
             run.error = f"the cell ran past its time limit ({stop_at - started:.0f} s) and was interrupted"
-        run.seconds = time.monotonic() - started
+        run.seconds, run.printed = time.monotonic() - started, kept
         return run
 
     def evaluate(self, code: str, expression: str, timeout: float = 10.0) -> Any:

@@ -1,4 +1,5 @@
-"""Grades as CSV: one row per learner and lesson, with status and flag columns.
+"""Grades as CSV: one row per learner and lesson, with status and flag columns (and, beside it,
+the tables of :mod:`flowlib.grader.summary`).
 
 Read from nbgrader's gradebook (so manual grades count) and the grader's reports (flags).
 ``status`` tells apart: not submitted, failed (the grader could not grade it), pending
@@ -14,6 +15,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from flowlib.grader.report import FLAG_KINDS, reports
+from flowlib.grader.summary import summary
 
 COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "needs_manual_grade", "flagged",
            *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS], "flag_details"]
@@ -48,4 +50,5 @@ def export(root: Path, target: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     os.replace(partial, target)
+    summary(root, rows, target.with_suffix(""))
     return target

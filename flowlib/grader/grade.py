@@ -32,6 +32,7 @@ class Lesson:
     source: dict[str, Any]
     released: dict[str, Any]
     reference: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    key: str = ""  # what the reference depends on (see autograde.load_lesson)
 
     @property
     def limits(self) -> Limits:
@@ -62,7 +63,7 @@ class Job:
     threads: int | None = None
 
 
-class ReferenceError(RuntimeError):
+class SolutionFails(RuntimeError):
     """The solution notebook itself does not pass its tests in the sandbox."""
 
 
@@ -78,12 +79,16 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
     for index, cell in enumerate(plan.cells):
         if cell.role not in ("answer", "learner"):
             continue
-        coming = [names for exercise, names in forbidden.items() if exercise in {c.exercise for c in plan.cells[index:]}]
-        rule = forbidden.get(cell.exercise, []) if cell.role == "answer" else sorted({n for names in coming for n in names})
-        for kind, detail in screen.read_code(cell.source, setup, rule):
+        for kind, detail in screen.read_code(cell.source, setup, []):
             flags.append(screen.Flag(kind, cell.exercise or cell.cell_id, detail))
-            if kind == "tampering" and first is None:
+            if first is None:
                 first = index
+        # an answer is held to its own exercise's rule; a helper cell to the rule of every exercise after it
+        coming = [cell.exercise] if cell.role == "answer" else list(dict.fromkeys(c.exercise for c in plan.cells[index:] if c.role == "answer"))
+        for exercise in coming:
+            for kind, detail in screen.read_code(cell.source, setup, forbidden.get(exercise, [])):
+                if kind == "delegation":
+                    flags.append(screen.Flag(kind, exercise, detail))
     return plan, flags, first
 
 
@@ -117,7 +122,7 @@ def grade(job: Job) -> Report:
 def reference(lesson: Lesson) -> dict[str, list[dict[str, Any]]]:
     """Run the solution in the sandbox and keep what every test cell's checks reported.
 
-    Raises :class:`ReferenceError` naming each test cell the solution fails, or any cell that
+    Raises :class:`SolutionFails` naming each test cell the solution fails, or any cell that
     trips the grader's tamper checks (a bug of the lesson or of the grader, never the learner's).
     """
     notebook = json.dumps(lesson.source).encode()
@@ -129,5 +134,5 @@ def reference(lesson: Lesson) -> dict[str, list[dict[str, Any]]]:
                 if c.role == "test" and (r.status != "ok" or decide_cell(c, r, r.records))]
     problems += [f"{f.cell}: {f.kind}: {f.detail}" for f in executed.flags]
     if problems:
-        raise ReferenceError(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))
+        raise SolutionFails(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))
     return records

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import compute_checksum
 from nbformat import from_dict
+from sqlalchemy.exc import SAWarning
 
 from flowlib.grader.report import Report
 
@@ -41,6 +43,7 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
     tests = {c["metadata"]["nbgrader"]["grade_id"]: c for c in released["cells"]
              if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")}
     verdict = {v["grade_id"]: v for v in report.verdicts}
+    known = {c["metadata"]["nbgrader"]["grade_id"] for c in released["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
     cells, seen = [], set()
     for cell in submitted.get("cells", []):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -53,6 +56,11 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
             text = (f"Passed: {found['points']:g}/{found['max_points']:g} points.\n" if not found["message"]
                     else f"Failed: 0/{found['max_points']:g} points. {found['message']}\n")
             cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
+        elif grade_id and (grade_id in seen or grade_id not in known):  # a copy, or a graded cell the course lacks
+            cell = {**cell, "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}}
+            cell["outputs"] = [] if cell.get("cell_type") == "code" else cell.get("outputs")
+            if cell.get("cell_type") != "code":
+                cell.pop("outputs", None)
         elif cell.get("cell_type") == "code":
             cell = dict(cell)
             kept, outputs = 0, []
@@ -63,6 +71,8 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
                     break
                 outputs.append(output)
             cell["outputs"] = outputs
+        if grade_id in known:
+            seen.add(grade_id)
         cells.append(cell)
     for grade_id, cell in tests.items():  # a deleted test cell comes back, with its verdict
         if grade_id not in seen:
@@ -79,6 +89,23 @@ def record(root: Path, report: Report, submitted: dict[str, Any] | None, release
            timestamp: datetime | None = None) -> None:
     """Put one report into ``gradebook.db`` and write its graded notebook and report file."""
     report.save(root)
+    with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush warnings
+        warnings.simplefilter("ignore", SAWarning)
+        _write_grades(root, report, submitted, timestamp)
+    if submitted is not None:
+        target = root / "autograded" / report.student / report.lesson / f"{report.lesson}.ipynb"
+        _write_atomic(target, json.dumps(graded_notebook(submitted, released, report), indent=1))
+        stamp = root / "submitted" / report.student / report.lesson / "timestamp.txt"
+        if stamp.is_file():
+            shutil.copy2(stamp, target.parent / "timestamp.txt")
+
+
+def _checksum(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return compute_checksum(from_dict({**cell, "source": "".join(source) if isinstance(source, list) else source}))
+
+
+def _write_grades(root: Path, report: Report, submitted: dict[str, Any] | None, timestamp: datetime | None) -> None:
     student, lesson = report.student, report.lesson
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
@@ -101,16 +128,10 @@ def record(root: Path, report: Report, submitted: dict[str, Any] | None, release
                 grade.auto_score = verdict[grade.name]["points"] if report.status == "graded" else 0.0
             elif grade.cell.cell_type == "markdown":  # a written answer
                 mine = answers.get(grade.name)
-                unchanged = mine is None or mine.get("metadata", {}).get("nbgrader", {}).get("checksum") == compute_checksum(from_dict(mine))
+                unchanged = mine is None or mine.get("metadata", {}).get("nbgrader", {}).get("checksum") == _checksum(mine)
                 grade.auto_score = 0.0 if unchanged else None
             else:
                 grade.auto_score = 0.0
             grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         notebook.flagged = bool(report.flag_kinds() & {"tampering", "delegation"}) or report.status != "graded"
         gradebook.db.commit()
-    if submitted is not None:
-        target = root / "autograded" / student / lesson / f"{lesson}.ipynb"
-        _write_atomic(target, json.dumps(graded_notebook(submitted, released, report), indent=1))
-        stamp = root / "submitted" / student / lesson / "timestamp.txt"
-        if stamp.is_file():
-            shutil.copy2(stamp, target.parent / "timestamp.txt")

@@ -31,6 +31,7 @@ class Report:
     flags: list[dict[str, str]] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # grade_id, points, max_points, message
     manual: list[str] = field(default_factory=list)  # written answers waiting for a person
+    grader: str = ""  # the lesson and grader version it was graded with (a resume skips only these)
 
     @property
     def score(self) -> float:

@@ -48,7 +48,7 @@ def _tampered(result: Execution, index: int, cell: str, detail: str) -> None:
 
 def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, full: bool, result: Execution) -> None:
     fingerprint: dict | None = None
-    restarts = 0
+    restarts, printed = 0, 0
     for index, cell in enumerate(plan.cells):
         name = cell.grade_id or cell.cell_id
         if time.monotonic() > deadline:
@@ -57,10 +57,13 @@ def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, full: boo
         learners = cell.role != "course"
         if learners and fingerprint is None:
             fingerprint = integrity.probe(kernel)
-        cell_limits = limits.replace(cell_seconds=cell.seconds) if cell.seconds else limits
+        left = max(0, limits.output_bytes_notebook - printed)  # the notebook's output budget
+        cell_limits = limits.replace(cell_seconds=cell.seconds or limits.cell_seconds,
+                                     output_bytes_cell=min(limits.output_bytes_cell, left))
         token = secrets.token_hex(8) if cell.role == "test" else None
         run = kernel.run(cell.source, cell_limits, token=token, full=full, deadline=deadline)
         result.runs[index] = run
+        printed += run.printed
         if run.forged:
             _tampered(result, index, name, f"{run.forged} verdict record(s) the grader did not ask for")
         if not kernel.alive():

@@ -46,8 +46,9 @@ class Limits:
     processes: int = 512  # processes and threads of the sandbox user
     file_bytes: int = 64 << 20  # largest file it may write
     scratch_bytes: int = 256 << 20  # size of each scratch folder
-    output_bytes_cell: int = 2 << 20  # outputs kept from one cell (records included)
-    output_bytes_notebook: int = 16 << 20  # outputs kept from the whole notebook
+    output_bytes_cell: int = 2 << 20  # what one cell may print (its outputs are never kept)
+    output_bytes_notebook: int = 8 << 20  # what the whole notebook may print
+    record_bytes_cell: int = 64 << 20  # what one test cell's checks may report
 
     def replace(self, **changes: float) -> "Limits":
         known = {k: v for k, v in changes.items() if k in self.__dataclass_fields__}

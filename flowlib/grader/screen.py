@@ -26,7 +26,14 @@ REFLECTION = {"__import__", "eval", "exec", "compile", "globals", "locals", "var
               "open", "breakpoint", "input", "get_ipython", "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "__builtins__"}
 MODULES = {"ctypes", "gc", "inspect", "importlib", "builtins", "threading", "_thread", "multiprocessing", "subprocess",
            "signal", "socket", "pickle", "marshal", "types", "dis", "traceback", "linecache", "IPython", "ipykernel",
-           "atexit", "resource", "shutil", "tempfile", "glob", "sys", "os", "io", "pathlib", "codecs", "unittest"}
+           "atexit", "resource", "shutil", "tempfile", "glob", "io", "pathlib", "codecs", "unittest"}
+# `import sys` or `import os` is honest (print to sys.stderr, os.path.join); these parts of them are not
+RISKY = {"sys": {"settrace", "setprofile", "_getframe", "_current_frames", "modules", "meta_path", "path_hooks",
+                 "path_importer_cache", "addaudithook", "excepthook", "displayhook", "stdin", "__stdout__", "__stderr__"},
+         "os": {"system", "popen", "fork", "forkpty", "kill", "killpg", "_exit", "environ", "getenv", "putenv",
+                "execv", "execve", "execl", "execlp", "execvp", "spawnv", "spawnl", "posix_spawn", "remove", "unlink",
+                "rmdir", "rename", "replace", "chmod", "chown", "symlink", "link", "listdir", "scandir", "walk",
+                "chdir", "open", "write", "truncate", "dup2", "setsid", "setuid", "setgid", "nice", "getcwd"}}
 SAFE_DUNDERS = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__iter__", "__repr__", "__str__"}
 LYING = {"__eq__", "__ne__", "__bool__", "__array__", "__array_ufunc__", "__array_function__", "__torch_function__",
          "__float__", "__int__", "__index__", "__hash__", "__instancecheck__", "__getattr__", "__getattribute__", "__class_getitem__"}
@@ -84,12 +91,17 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
     result = Plan()
     released_tests = {_meta(c).get("grade_id"): _text(c) for c in released["cells"] if _role(c) == "test"}
     known_ids = {c.get("id") for c in source["cells"]}
+    known_grades = {_meta(c).get("grade_id") for c in source["cells"] if _meta(c).get("grade_id")}
     by_grade: dict[str, dict] = {}
     added: dict[str, list[dict]] = {}  # anchor cell id -> learner cells that follow it
     anchor = ""
     for cell in submitted.get("cells", []):
         role, grade_id = _role(cell), _meta(cell).get("grade_id")
-        if grade_id and role in ("answer", "test", "manual"):
+        if grade_id and role in ("answer", "test", "manual") and grade_id not in known_grades:
+            result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
+            if cell.get("cell_type") == "code":
+                added.setdefault(anchor, []).append(cell)
+        elif grade_id and role in ("answer", "test", "manual"):
             if grade_id in by_grade:
                 result.flags.append(Flag("duplicated cell", grade_id, f"the cell {grade_id!r} appears more than once"))
                 if role == "answer" and cell.get("cell_type") == "code":
@@ -186,6 +198,8 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str]) -> list[tu
                 if module.split(".")[0] in MODULES:
                     found.append(("tampering", f"imports {module}, which an exercise answer has no use for"))
             for alias in node.names:
+                if isinstance(node, ast.ImportFrom) and alias.name in RISKY.get(node.module or "", ()):
+                    found.append(("tampering", f"imports {node.module}.{alias.name}, which an exercise answer has no use for"))
                 bound = alias.asname or alias.name.split(".")[0]
                 target = f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
                 if bound in setup and setup[bound] != target:
@@ -198,6 +212,8 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str]) -> list[tu
             if node.attr.startswith("__") and node.attr not in SAFE_DUNDERS:
                 found.append(("tampering", f"reaches into {node.attr}"))
             path = _dotted(node, names)
+            if node.attr in RISKY.get(path.rsplit(".", 1)[0], ()):
+                found.append(("tampering", f"uses {path}, which an exercise answer has no use for"))
             if banned(path, node.attr):
                 found.append(("delegation", f"calls {path}, which this exercise asks you to write yourself"))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):

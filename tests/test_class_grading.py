@@ -1,0 +1,138 @@
+"""A class graded the way an instructor grades it: in parallel, on a Dask cluster, resumed
+after an interruption (Ctrl-C or kill -9), one learner regraded, broken files refused.
+
+Lesson 00 keeps it quick (about 6 s a submission). Scores must be identical whichever way
+the class is graded; a broken file is refused with its reason and costs nobody else a grade.
+"""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from flowlib import instructor
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = "00_getting_started"
+RIGHT = '''def similarity_scores(query, keys):
+    query, keys = np.asarray(query, dtype=float), np.asarray(keys, dtype=float)
+    if keys.ndim != 2 or query.ndim != 1 or keys.shape[1] != query.shape[0]:
+        raise ValueError(f"query of size {query.shape} does not match keys of shape {keys.shape}")
+    return keys @ query'''
+NO_CHECK = "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float) @ np.asarray(query, dtype=float)"
+COLUMNS = "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float).T @ np.asarray(query, dtype=float)"
+CLASS = {"ada": RIGHT, "Bob Smith": RIGHT, "chloé": NO_CHECK, "dan": COLUMNS, "eve": "", "fay": RIGHT}
+EXPECTED = {"ada": 2.0, "Bob Smith": 2.0, "chloé": 1.0, "dan": 0.0, "eve": 0.0, "fay": 2.0}
+
+
+def _notebook(released: dict, answer: str) -> dict:
+    notebook = json.loads(json.dumps(released))
+    for cell in notebook["cells"]:
+        if answer and cell["metadata"].get("nbgrader", {}).get("grade_id") == "00_similarity_scores":
+            cell["source"] = answer
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("class")
+    shutil.copytree(ROOT / "solutions" / LESSON, root / "solutions" / LESSON)
+    shutil.copy2(ROOT / "nbgrader_config.py", root)
+    instructor.release(root, [LESSON])
+    released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
+    for student, answer in CLASS.items():
+        folder = root / "submitted" / student / LESSON
+        folder.mkdir(parents=True)
+        (folder / f"{LESSON}.ipynb").write_text(json.dumps(_notebook(released, answer)))
+    broken = root / "submitted" / "gus" / LESSON
+    broken.mkdir(parents=True)
+    (broken / f"{LESSON}.ipynb").write_text('{"cells": [ not json')
+    (root / "submitted" / "hal").mkdir()  # an empty folder
+    return root
+
+
+def _scores(root: Path) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as book:
+        return {s.student.id: s.score for s in book.assignment_submissions(LESSON)}
+
+
+def _fresh(root: Path) -> None:
+    for name in ("gradebook.db", "reports", "autograded"):
+        path = root / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    instructor.release(root, [LESSON], force=True)
+
+
+def test_serial_parallel_and_dask_give_identical_scores(course):
+    _fresh(course)
+    serial = instructor.autograde(course, jobs=1)
+    assert _scores(course) == EXPECTED
+    assert any("gus" in r.reason for r in serial.refused) and any("hal" in r.reason for r in serial.refused)
+
+    _fresh(course)
+    instructor.autograde(course, jobs=2)
+    assert _scores(course) == EXPECTED
+
+    from distributed import LocalCluster
+
+    _fresh(course)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run = instructor.autograde(course, scheduler=cluster.scheduler_address)
+    assert _scores(course) == EXPECTED
+    assert all(r.status == "graded" for r in run.reports)
+
+
+def test_a_second_run_resumes_and_one_learner_can_be_regraded(course):
+    instructor.autograde(course)  # makes sure everything is graded
+    again = instructor.autograde(course)
+    assert not again.reports and len(again.skipped) == len(CLASS)
+    (course / "reports" / LESSON / "dan.json").unlink()  # as if the run had stopped before dan
+    resumed = instructor.autograde(course)
+    assert [r.student for r in resumed.reports] == ["dan"]
+    one = instructor.autograde(course, [LESSON], ["ADA "], force=True)  # case and spaces name the same learner
+    assert [r.student for r in one.reports] == ["ada"]
+    assert _scores(course) == EXPECTED
+
+
+def test_kill_9_leaves_a_consistent_gradebook_and_a_resumable_run(course):
+    _fresh(course)
+    command = [sys.executable, "-m", "flowlib.cli", "instructor", "autograde", "--jobs", "1"]
+    process = subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.monotonic() + 300
+    while "/ 00_getting_started" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    left = list(Path("/tmp").glob("flowlib-grade-*"))
+    resumed = instructor.autograde(course)
+    assert resumed.skipped, "the submission graded before the kill was graded again"
+    assert _scores(course) == EXPECTED
+    time.sleep(1)
+    assert not [p for p in Path("/tmp").glob("flowlib-grade-*") if p not in left and p.exists()]
+
+
+def test_the_cli_says_what_was_refused_and_exits_3(course):
+    result = subprocess.run([sys.executable, "-m", "flowlib.cli", "instructor", "autograde"], cwd=course,
+                            capture_output=True, text=True)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "gus" in result.stdout + result.stderr and "refused" in result.stdout + result.stderr
+
+
+def test_export_tables_and_picture(course):
+    target = instructor.export(course, Path("grades.csv"))
+    assert target.is_file()
+    for suffix in ("_tests.csv", "_learners.csv", "_pass_rates.csv", "_pass_rates.png"):
+        assert (course / f"grades{suffix}").is_file(), suffix
+    text = target.read_text()
+    assert '"Bob Smith"' in text and "not submitted" not in text.split("\n")[1]
