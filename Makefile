@@ -14,7 +14,7 @@ OFFLINE_TARGETS := test release collect autograde feedback export doctor bench s
 $(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
 $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: lab test install lock student-edition release collect autograde feedback export bench doctor clean-venv
+.PHONY: lab test install lock student-edition release collect autograde feedback export bench bench-grading doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
@@ -68,6 +68,10 @@ doctor: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_flowlib.py
+
+## bench-grading: submissions per minute with 1 and N jobs, overhead per submission
+bench-grading: $(STAMP)
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -90,9 +90,10 @@ def _instructor(args: argparse.Namespace) -> int:
 
         return imports.command(root, args.lessons, args.exchange, args.course)
     elif args.step == "autograde":
-        done = instructor.autograde(root, args.lessons)
-        for lesson, students in done.items():
-            print(f"autograded {lesson}: {len(students)} submission(s)")
+        run = instructor.autograde(root, args.lessons, args.student, jobs=args.jobs, scheduler=args.scheduler, force=args.force)
+        graded = sum(r.status == "graded" for r in run.reports)
+        print(f"graded {graded} submission(s); {len(run.reports) - graded} failed; {len(run.refused)} refused")
+        return 0 if run.ok else 3
     elif args.step == "feedback":
         done = instructor.feedback(root, args.lessons)
         print(f"feedback written to feedback/ for: {', '.join(done)}")
@@ -132,7 +133,11 @@ def parser() -> argparse.ArgumentParser:
     teach.add_argument("--course", default="transformers-course", help="course id in the exchange (default: transformers-course)")
     teach.add_argument("--to", default="grades.csv", help="CSV file for `export` (default: grades.csv)")
     teach.add_argument("--force", action="store_true",
-                       help="`release` even over edited student notebooks (copied to backups/<timestamp>/ first)")
+                       help="`release` even over edited student notebooks (copied to backups/<timestamp>/ first); "
+                            "`autograde` even what was graded already")
+    teach.add_argument("--student", action="append", help="`autograde` only this learner (repeatable)")
+    teach.add_argument("--jobs", type=int, help="`autograde` this many submissions at once (default: the number of cores)")
+    teach.add_argument("--scheduler", help="`autograde` on the Dask cluster at this address (e.g. tcp://10.0.0.5:8786)")
     teach.set_defaults(run=_instructor)
     return top
 

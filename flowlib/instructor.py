@@ -1,10 +1,12 @@
 """The instructor's side of the course: release, autograde, feedback and grade export.
 
-Each step is one nbgrader command run in the course folder (the folder that holds
-``nbgrader_config.py``), with two guarantees nbgrader alone does not give:
+Release and feedback are nbgrader commands run in the course folder (the folder that holds
+``nbgrader_config.py``); autograde and export are the course's own grading engine
+(:mod:`flowlib.grader`), writing into nbgrader's gradebook. Two guarantees nbgrader alone
+does not give:
 
-* the gradebook (``gradebook.db``) is copied aside before any step that writes to it, and
-  put back if the step fails, so a crash never leaves a half-written gradebook;
+* the gradebook (``gradebook.db``) is copied aside before any step that writes to it; an
+  nbgrader step that fails puts it back, and the grader commits each grade as it is decided;
 * exported grades are written to a temporary file and moved into place only when complete.
 
 The same functions back ``make release|autograde|feedback|export`` and ``flowlib instructor``.
@@ -21,30 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool
-
 LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
-ALLOWED_TO_FAIL = "raises-exception"  # nbval: this cell may raise
-
-
-class TagExerciseCells(Preprocessor):
-    """nbgrader release step: let the student's exercise cells, and only those, fail.
-
-    An unanswered answer cell raises ``NotImplementedError`` and its test cells fail with it.
-    Tagging those cells ``raises-exception`` lets nbval run the rest of a fresh student
-    notebook, which must pass: later cells use flowlib, never the learner's answer.
-    """
-
-    enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
-
-    def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade")):
-            tags = cell.metadata.setdefault("tags", [])
-            if ALLOWED_TO_FAIL not in tags:
-                tags.append(ALLOWED_TO_FAIL)
-        return cell, resources
 
 
 class InstructorError(RuntimeError):
@@ -131,25 +110,20 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
     return chosen
 
 
-def submissions(root: Path) -> dict[str, list[str]]:
-    """``{assignment: [student, ...]}`` found under ``submitted/<student>/<assignment>/``."""
-    found: dict[str, list[str]] = {}
-    submitted = root / "submitted"
-    if not submitted.is_dir():
-        raise InstructorError(f"expected submissions in {submitted}/<student>/<lesson>/; that folder does not exist")
-    for student in sorted(p for p in submitted.iterdir() if p.is_dir()):
-        for assignment in sorted(p for p in student.iterdir() if p.is_dir()):
-            found.setdefault(assignment.name, []).append(student.name)
-    return found
+def autograde(root: Path, only: Sequence[str] | None = None, students: Sequence[str] | None = None, *,
+              jobs: int | None = None, scheduler: str | None = None, force: bool = False):
+    """Grade every submission (or those of the named lessons / students) in the sandbox,
+    into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.grader`):
+    ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
+    is skipped unless ``force``."""
+    from flowlib.grader import autograde as engine  # heavy imports only when grading
 
-
-def autograde(root: Path, only: Sequence[str] | None = None) -> dict[str, list[str]]:
-    """Autograde every submission (or those of the named lessons) into ``autograded/``."""
-    found = submissions(root)
-    chosen = _pick(sorted(found), only, "lesson with submissions")
-    with gradebook_guard(root):
-        _each(root, "autograde", chosen, not only, "--create", "--force")
-    return {lesson: found[lesson] for lesson in chosen}
+    chosen = _pick(lessons(root), only, "lesson")
+    try:
+        return engine.autograde(root, lessons(root), only=chosen if only else None, students=students,
+                                jobs=jobs, scheduler=scheduler, force=force)
+    except ValueError as error:  # an unknown student or lesson: the message lists what exists
+        raise InstructorError(str(error)) from error
 
 
 def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
@@ -164,10 +138,9 @@ def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
 
 
 def export(root: Path, to: Path) -> Path:
-    """Export all grades to CSV at ``to``, written whole or not at all."""
-    target = (root / to).resolve()  # an absolute `to` stays as it is
-    partial = target.with_name(target.name + ".partial")
-    with gradebook_guard(root):
-        nbgrader(root, "export", "--to", str(partial))
-    os.replace(partial, target)
-    return target
+    """Export all grades, with status and flag columns, to CSV at ``to`` (whole or not at all)."""
+    from flowlib.grader.export import export as write_csv
+
+    if not (root / "gradebook.db").is_file():
+        raise InstructorError(f"no gradebook at {root / 'gradebook.db'}: release and autograde first")
+    return write_csv(root, (root / to).resolve())

@@ -137,3 +137,27 @@ def test_failed_step_restores_the_gradebook(tmp_path):
 def test_unknown_lesson_is_a_clear_error():
     with pytest.raises(instructor.InstructorError, match="unknown lesson.*99_nope.*expected one of"):
         instructor.release(ROOT, ["99_nope"])
+
+
+def test_quiz_answers_are_not_readable_in_released_notebooks():
+    for notebook in (ROOT / "notebooks").rglob("*.ipynb"):
+        assert "check_choice(" not in notebook.read_text(), f"{notebook.name} shows a quiz's right answer in a visible test"
+
+
+def test_every_exercise_rule_is_stated_where_the_learner_reads_it():
+    """An exercise that forbids calls (metadata `flowlib.forbidden`) says so in its released text."""
+    import json
+
+    ruled = 0
+    for lesson in LESSONS:
+        source = json.loads((ROOT / "solutions" / lesson / f"{lesson}.ipynb").read_text())
+        released = json.loads((ROOT / "notebooks" / lesson / f"{lesson}.ipynb").read_text())
+        prose = {c.get("id"): "".join(c["source"]) for c in released["cells"] if c["cell_type"] == "markdown"}
+        for index, cell in enumerate(source["cells"]):
+            names = cell["metadata"].get("flowlib", {}).get("forbidden")
+            if names:
+                ruled += 1
+                text = prose.get(source["cells"][index - 1].get("id"), "")
+                missing = [name for name in names if f"`{name}`" not in text]
+                assert "**Rule:**" in text and not missing, f"{lesson}: the exercise before {cell['id']} does not state {missing}"
+    assert ruled >= 10
