@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -62,34 +64,102 @@ def _check_attention_inputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None
             )
 
 
-def scaled_dot_product_attention(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    mask: Tensor | None = None,
-    dropout_p: float = 0.0,
-    need_weights: bool = True,
-) -> tuple[Tensor, Tensor | None]:
-    """softmax(q k^T / sqrt(d_k)) v, step by step.
+class AttentionResult:
+    """``(output, weights)`` as :func:`scaled_dot_product_attention` returns them by default.
 
-    q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v); mask bool, broadcastable to (..., T_q, T_k),
-    True = may attend. Returns output (..., T_q, d_v) and weights (..., T_q, T_k) (after dropout: the
-    weights actually used). With ``need_weights=False`` it calls PyTorch's fused kernel instead (same
-    numbers to ~1e-6, faster) and returns ``(output, None)``. Dropout is applied whenever
-    ``dropout_p > 0``: pass ``dropout_p=0.0`` in eval mode.
+    Unpack it (``out, w = ...``) or index it (``[0]``, ``[1]``) like a tuple. The output comes from
+    PyTorch's fused kernel; the weights (..., T_q, T_k) are computed step by step only when you ask
+    for them (unpacking or ``[1]`` or ``.weights``), so ``...[0]`` costs no T_q x T_k matrix.
     """
-    _check_attention_inputs(q, k, v, mask)
-    if not need_weights:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p), None
+
+    __slots__ = ("output", "_weights", "_inputs")
+
+    def __init__(self, output: Tensor, inputs: tuple[Tensor, Tensor, Tensor | None]) -> None:
+        self.output = output
+        self._weights: Tensor | None = None
+        self._inputs: tuple[Tensor, Tensor, Tensor | None] | None = inputs
+
+    @property
+    def weights(self) -> Tensor:
+        if self._inputs is not None:
+            q, k, mask = self._inputs
+            self._weights, self._inputs = _weights(q, k, mask), None
+        return self._weights  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> Tensor:
+        return (self.output, self.weights)[index] if index not in (0, -2) else self.output
+
+    def __iter__(self):  # noqa: ANN204
+        yield self.output
+        yield self.weights
+
+    def __repr__(self) -> str:
+        return f"AttentionResult(output shape {_shape(self.output)}, weights {'computed' if self._inputs is None else 'on demand'})"
+
+
+def _weights(q: Tensor, k: Tensor, mask: Tensor | None) -> Tensor:
+    """softmax(q k^T / sqrt(d_k)) with masked keys at exactly 0 (a fully masked row is all 0, not NaN)."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., T_q, T_k)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     if mask is not None:
         weights = weights.masked_fill(~mask, 0.0)  # a fully masked row is NaN after softmax: make it 0
+    return weights
+
+
+def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float) -> Tensor:
+    """PyTorch's fused kernel; a square causal mask from :func:`causal_mask` becomes ``is_causal=True``
+    (the kernel then skips the blocks above the diagonal instead of reading a T x T mask)."""
+    if mask is not None and _is_causal(mask) and q.size(-2) == k.size(-2) == mask.size(-1):
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    need_weights: bool | None = None,
+) -> AttentionResult | tuple[Tensor, Tensor | None]:
+    """softmax(q k^T / sqrt(d_k)) v.
+
+    q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v); mask bool, broadcastable to (..., T_q, T_k),
+    True = may attend. Returns output (..., T_q, d_v) and weights (..., T_q, T_k) (after dropout: the
+    weights actually used).
+
+    ``need_weights``: ``None`` (default) computes the output with PyTorch's fused kernel and the
+    weights only if you use them (an :class:`AttentionResult`; with dropout, step by step so the
+    weights are the ones used). ``True``: step by step, weights at once (the textbook path).
+    ``False``: the fused kernel only; returns ``(output, None)``. All agree to ~1e-6. Dropout is
+    applied whenever ``dropout_p > 0``: pass ``dropout_p=0.0`` in eval mode.
+    """
+    _check_attention_inputs(q, k, v, mask)
+    if need_weights is False:
+        return _fused(q, k, v, mask, dropout_p), None
+    if need_weights is None and dropout_p == 0.0:
+        return AttentionResult(_fused(q, k, v, mask, 0.0), (q, k, mask))
+    weights = _weights(q, k, mask)
     if dropout_p > 0.0:
         weights = F.dropout(weights, dropout_p)
     return weights @ v, weights
+
+
+_CAUSAL: dict[int, weakref.ref[Tensor]] = {}
+
+
+def _is_causal(mask: Tensor) -> bool:
+    ref = _CAUSAL.get(id(mask))
+    return ref is not None and ref() is mask
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    return lambda _: _CAUSAL.pop(key, None)
 
 
 def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0) -> Tensor:
@@ -98,7 +168,10 @@ def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0)
     ``past`` is the number of earlier positions already in a key/value cache (the T queries are the
     last T positions). With ``past=0`` this is the square (T, T) lower-triangular mask.
     """
-    return torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
+    mask = torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
+    if past == 0:  # remembered (by identity, weakly) so the fused kernel can use is_causal=True
+        _CAUSAL[id(mask)] = weakref.ref(mask, _forget(id(mask)))
+    return mask
 
 
 def padding_mask(ids: Tensor, pad_id: int) -> Tensor:
@@ -144,10 +217,16 @@ class KVCache:
 
     Pass the same cache to every forward call of a generation: the layer appends the new keys and
     values and attends over all of them, so each new token costs one step instead of a full re-run.
+
+    ``window``: a sliding-window cache (see ``GPT.new_cache(window=...)``): the model drops the oldest
+    entries with :meth:`trim` so that at most ``window`` positions are attended to, and with rotary
+    positions the cache holds keys *before* rotation (they are rotated by their place in the window
+    at each step, so positions never run past the rotary table).
     """
 
     k: Tensor | None = None
     v: Tensor | None = None
+    window: int | None = None
 
     def __len__(self) -> int:
         return 0 if self.k is None else self.k.size(-2)
@@ -157,6 +236,11 @@ class KVCache:
         self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)
         self.v = v if self.v is None else torch.cat([self.v, v], dim=-2)
         return self.k, self.v
+
+    def trim(self, keep: int) -> None:
+        """Keep only the last ``keep`` positions (the oldest fall out of the window)."""
+        if self.k is not None and len(self) > keep:
+            self.k, self.v = self.k[..., len(self) - keep :, :], self.v[..., len(self) - keep :, :]  # type: ignore[index]
 
 
 class MultiHeadAttention(nn.Module):
@@ -219,11 +303,16 @@ class MultiHeadAttention(nn.Module):
             q = F.linear(query, w_q, b_q)
             k, v = F.linear(key_value, w_kv, b_kv).split(d, dim=-1)
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (batch, heads, time, head_dim)
-        if self.rotary is not None:
-            past = len(cache) if cache is not None else 0
-            q, k = self.rotary(q, offset=past), self.rotary(k, offset=past)
-        if cache is not None:
-            k, v = cache.append(k, v)
+        if self.rotary is not None and cache is not None and cache.window is not None:
+            q = self.rotary(q, offset=len(cache))  # positions counted from the start of the window
+            k, v = cache.append(k, v)  # keys before rotation
+            k = self.rotary(k)
+        else:
+            if self.rotary is not None:
+                past = len(cache) if cache is not None else 0
+                q, k = self.rotary(q, offset=past), self.rotary(k, offset=past)
+            if cache is not None:
+                k, v = cache.append(k, v)
         need_weights = return_weights or self.store_weights
         dropout_p = self.dropout if self.training else 0.0
         out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, need_weights=need_weights)

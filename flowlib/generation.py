@@ -6,7 +6,7 @@ first (dropout off); these functions do not change the model's mode and compute 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import Tensor
@@ -44,22 +44,55 @@ def generate(
     max_new_tokens: int,
     temperature: float = 1.0,
     top_k: int | None = None,
-    use_cache: bool = True,
+    use_cache: bool | Literal["sliding"] = True,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Continue idx (batch, T) by max_new_tokens tokens -> (batch, T + max_new_tokens).
 
-    With ``use_cache`` each step feeds only the new token and reuses earlier keys/values (same tokens,
-    far less work). Once the text is longer than ``block_size`` the model sees only the last
-    ``block_size`` tokens, recomputed each step (positions shift, so a cache no longer applies).
+    ``use_cache``:
+
+    * ``False``: every step runs the model on the last ``block_size`` tokens (the reference).
+    * ``True``: each step feeds only the new token and reuses earlier keys/values: the same tokens
+      as ``False``, far less work, but only up to ``block_size`` tokens. Past it the window of the
+      last ``block_size`` tokens moves and every position in it changes, so each step recomputes it.
+    * ``"sliding"``: a cache that keeps helping past ``block_size``. With rotary positions
+      (``positions="rotary"``) it is a sliding-window cache: every layer attends to the keys/values
+      of the last ``block_size`` tokens, each computed once, when its token came in (sliding-window
+      attention, as in Mistral: not the same numbers as ``False`` past the block, where deeper
+      layers would see a truncated history). With learned positions, which cannot slide, the cache
+      is refilled when it is full: the last ``block_size // 2`` tokens are re-encoded in one pass
+      and generation carries on from them (the model sees between half a block and a block).
     """
+    if use_cache not in (True, False, "sliding"):
+        raise ValueError(f"use_cache must be True, False or 'sliding'; got {use_cache!r}")
     block_size = model.config.block_size
+    if use_cache == "sliding":
+        return _generate_sliding(model, idx, max_new_tokens, temperature, top_k, generator)
     cache = model.new_cache() if use_cache else None
     for _ in range(max_new_tokens):
         if cache is not None and idx.size(1) <= block_size:
             logits = model(idx[:, len(cache[0]) :], cache=cache)
         else:
             logits = model(idx[:, -block_size:])
+        next_id = sample_next(logits[:, -1], temperature, top_k, generator)
+        idx = torch.cat([idx, next_id[:, None]], dim=1)
+    return idx
+
+
+def _generate_sliding(
+    model: GPT, idx: Tensor, max_new_tokens: int, temperature: float, top_k: int | None, generator: torch.Generator | None
+) -> Tensor:
+    block_size = model.config.block_size
+    rotary = model.pos is None
+    cache = model.new_cache(window=block_size) if rotary else model.new_cache()
+    start = max(0, idx.size(1) - block_size)  # first token the cache holds
+    fed = start  # tokens of idx already in the cache
+    for _ in range(max_new_tokens):
+        if not rotary and idx.size(1) - start > block_size:  # full: refill from the last half block
+            start = fed = idx.size(1) - max(1, block_size // 2)
+            cache = model.new_cache()
+        logits = model(idx[:, fed:], cache=cache)
+        fed = idx.size(1)
         next_id = sample_next(logits[:, -1], temperature, top_k, generator)
         idx = torch.cat([idx, next_id[:, None]], dim=1)
     return idx

@@ -270,24 +270,38 @@ class GPT(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def new_cache(self) -> list[KVCache]:
-        """An empty key/value cache: one KVCache per layer."""
-        return [KVCache() for _ in self.stack.layers]
+    def new_cache(self, window: int | None = None) -> list[KVCache]:
+        """An empty key/value cache: one KVCache per layer. ``window`` (at most ``block_size``): a
+        sliding-window cache that attends to the last ``window`` positions (rotary positions only)."""
+        if window is not None:
+            if self.pos is not None:
+                raise ValueError("a sliding-window cache needs positions='rotary': learned positions are absolute and cannot slide")
+            if not 1 <= window <= self.config.block_size:
+                raise ValueError(f"window must be between 1 and block_size={self.config.block_size}; got {window}")
+        return [KVCache(window=window) for _ in self.stack.layers]
 
     def forward(self, idx: Tensor, cache: list[KVCache] | None = None) -> Tensor:
         """idx (batch, time) -> logits (batch, time, vocab_size).
 
         With ``cache`` (from ``new_cache()``), idx holds only the new tokens; earlier ones are in the cache.
+        A sliding-window cache first drops its oldest entries so the window holds the new tokens.
         """
         _check_ids(idx, self.config.vocab_size, "idx")
         T = idx.size(1)
+        if cache is not None and cache[0].window is not None:
+            if T > cache[0].window:
+                raise ValueError(f"{T} new tokens do not fit a sliding window of {cache[0].window}")
+            for layer_cache in cache:
+                layer_cache.trim(cache[0].window - T)
         past = len(cache[0]) if cache is not None else 0
         if past + T > self.config.block_size:
             raise ValueError(f"sequence length {past + T} exceeds block_size={self.config.block_size}")
         x = self.tok_emb(idx)
         if self.pos is not None:
             x = self.pos(x, offset=past)
-        x = self.stack(self.dropout(x), causal_mask(T, idx.device, past=past), cache)
+        if self.dropout.p > 0:
+            x = self.dropout(x)
+        x = self.stack(x, causal_mask(T, idx.device, past=past), cache)
         return self.lm_head(x)
 
     def generate(
@@ -296,7 +310,7 @@ class GPT(nn.Module):
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,
-        use_cache: bool = True,
+        use_cache: bool | Literal["sliding"] = True,
         generator: torch.Generator | None = None,
     ) -> Tensor:
         """Continue idx (batch, T) by max_new_tokens; temperature 0 = greedy. See ``generation.generate``."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +32,8 @@ __all__ = [
     "History",
     "mean_loss",
     "train",
+    "cpu_has_bf16",
+    "Trainer",
 ]
 
 LossFn = Callable[[torch.nn.Module, Any], torch.Tensor]
@@ -118,14 +121,89 @@ def _batch_stream(batches: Callable[[int], Any] | Iterable[Any]) -> Iterator[Any
     raise TypeError(f"batches must be an iterable of batches or a function step -> batch; got {type(batches).__name__}")
 
 
-def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW that decays matrices only: biases, LayerNorm gains and 1-d parameters are left alone."""
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where bf16 autocast pays off.
+
+    Set the environment variable ``FLOWLIB_BF16=0`` to turn it off everywhere (``1`` to force it on).
+    """
+    forced = os.environ.get("FLOWLIB_BF16")
+    if forced in ("0", "1"):
+        return forced == "1"
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if any(check is not None and check() for check in checks):
+        return True
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device) -> torch.optim.AdamW:
+    """AdamW that decays matrices only: biases, LayerNorm gains and 1-d parameters are left alone.
+
+    The fused kernel (one pass over every parameter) on CPU and CUDA, where torch has it."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=lr)
+    fused = device.type in ("cpu", "cuda") and all(p.dtype.is_floating_point for p in params)
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused or None)
+
+
+class Trainer:
+    """One optimiser step at a time: what :func:`train` runs, usable on its own (the benchmark does).
+
+    ``step(batch)`` moves the batch to the device, computes ``loss_fn(model, batch)`` (under bf16
+    autocast when ``autocast``), back-propagates, clips, steps AdamW and the schedule, and returns the
+    loss as a detached tensor: no ``.item()``, so nothing waits for the device.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss_fn: LossFn,
+        steps: int,
+        lr: float = 3e-3,
+        warmup_steps: int | None = None,
+        weight_decay: float = 0.01,
+        betas: tuple[float, float] = (0.9, 0.999),
+        clip_norm: float | None = 1.0,
+        min_lr_ratio: float = 0.1,
+        device: torch.device | str | None = None,
+        autocast: bool | None = None,
+    ) -> None:
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive int; got {steps!r}")
+        if lr <= 0:
+            raise ValueError(f"lr must be positive; got {lr}")
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), like (0.9, 0.999); got {betas!r}")
+        warmup_steps = max(1, steps // 20) if warmup_steps is None else warmup_steps
+        if not 0 <= warmup_steps <= steps:
+            raise ValueError(f"warmup_steps must be between 0 and steps={steps}; got {warmup_steps}")
+        self.device = torch.device(device) if device is not None else default_device()
+        self.autocast = (self.device.type == "cpu" and cpu_has_bf16()) if autocast is None else bool(autocast)
+        self.model, self.loss_fn, self.clip_norm, self.lr = model.to(self.device), loss_fn, clip_norm, lr
+        self.optimizer = _optimizer(model, lr, weight_decay, tuple(betas), self.device)  # type: ignore[arg-type]
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio))
+        self._params = [p for p in model.parameters() if p.requires_grad]
+
+    def step(self, batch: Any) -> torch.Tensor:
+        batch = to_device(batch, self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            loss = self.loss_fn(self.model, batch)
+        if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+            raise ValueError(f"loss_fn must return a scalar tensor; got {type(loss).__name__} of shape {tuple(getattr(loss, 'shape', ()))}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self._params, self.clip_norm, foreach=True)
+        self.optimizer.step()
+        self.schedule.step()
+        return loss.detach()
 
 
 def train(
@@ -143,6 +221,8 @@ def train(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = True,
+    betas: tuple[float, float] = (0.9, 0.999),
+    autocast: bool | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` optimiser steps and return its :class:`History`.
 
@@ -151,50 +231,57 @@ def train(
     ``warmup_steps`` defaults to 5% of ``steps``. ``eval_fn(model)`` (run in eval mode, without
     gradients) returns a held-out loss or a dict of metrics; it runs every ``eval_every``
     steps (default: 10 times per run) and after the last step. The model is left in eval mode.
-    """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
-    if lr <= 0:
-        raise ValueError(f"lr must be positive; got {lr}")
-    warmup_steps = max(1, steps // 20) if warmup_steps is None else warmup_steps
-    if not 0 <= warmup_steps <= steps:
-        raise ValueError(f"warmup_steps must be between 0 and steps={steps}; got {warmup_steps}")
-    eval_every = max(1, steps // 10) if eval_every is None else eval_every
-    if eval_every < 1:
-        raise ValueError(f"eval_every must be a positive number of steps; got {eval_every}")
 
+    AdamW (fused kernel) with ``betas`` (PyTorch's default (0.9, 0.999); GPT-2 and nanoGPT use
+    (0.9, 0.95) or (0.9, 0.99)). ``autocast``: run the forward pass in bfloat16 (``torch.autocast``);
+    ``None`` (default) turns it on only on a CPU with native bf16 (:func:`cpu_has_bf16`), and the
+    progress bar then says ``bf16``. The losses are read back from the device only at evaluations
+    and progress updates, not at every step; a non-finite loss is reported with its step then.
+    """
+    eval_every = max(1, steps // 10) if isinstance(steps, int) and eval_every is None else eval_every
+    if eval_every is not None and eval_every < 1:
+        raise ValueError(f"eval_every must be a positive number of steps; got {eval_every}")
+    trainer = Trainer(model, loss_fn, steps, lr, warmup_steps, weight_decay, betas, clip_norm, min_lr_ratio, device, autocast)
     seed_everything(seed)
-    device = torch.device(device) if device is not None else default_device()
-    model.to(device).train()
-    optimizer = _optimizer(model, lr, weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio))
+    model.train()
     stream = _batch_stream(batches)
     history = History()
+    pending: list[torch.Tensor] = []  # losses not yet read back from the device
+    sync_every = max(1, min(eval_every or 1, 25))
     start = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), disable=not progress, desc="training", unit="step", mininterval=0.5)
+    desc = "training (bf16 autocast)" if trainer.autocast else "training"
+    bar = tqdm(range(1, steps + 1), disable=not progress, desc=desc, unit="step", mininterval=0.5)
+
+    def read_back() -> None:
+        if not pending:
+            return
+        values = torch.stack(pending).float().tolist()
+        first = len(history.losses) + 1
+        pending.clear()
+        for offset, value in enumerate(values):
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"the loss became {value} at step {first + offset}; try a smaller lr (now {lr}) or check the inputs"
+                )
+        history.steps.extend(range(first, first + len(values)))
+        history.losses.extend(values)
+
     for step in bar:
         batch = next(stream, None)
         if batch is None:
+            read_back()
             raise ValueError(f"batches ran out after {step - 1} of {steps} steps; pass an endless iterator or fewer steps")
-        loss = loss_fn(model, to_device(batch, device))
-        if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
-            raise ValueError(f"loss_fn must return a scalar tensor; got {type(loss).__name__} of shape {tuple(getattr(loss, 'shape', ()))}")
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {step}; try a smaller lr (now {lr}) or check the inputs")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        optimizer.step()
-        schedule.step()
-        history.steps.append(step)
-        history.losses.append(loss.item())
-        if eval_fn is not None and (step % eval_every == 0 or step == steps):
+        pending.append(trainer.step(batch))
+        evaluate = eval_fn is not None and (step % eval_every == 0 or step == steps)
+        if evaluate or step % sync_every == 0 or step == steps:
+            read_back()
+        if evaluate:
             model.eval()
             with torch.no_grad():
                 history.record_eval(step, eval_fn(model))
             model.train()
-        bar.set_postfix(_postfix(history), refresh=False)
+        if history.losses and not pending:
+            bar.set_postfix(_postfix(history), refresh=False)
     bar.close()
     model.eval()
     history.seconds = time.perf_counter() - start

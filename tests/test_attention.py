@@ -190,3 +190,48 @@ def test_mha_runs_on_the_device_of_its_inputs() -> None:
     mha = MultiHeadAttention(8, 2).to(device)
     x = torch.randn(1, 3, 8, device=device)
     assert mha(x, mask=causal_mask(3, device)).device == x.device
+
+
+def test_default_call_uses_the_fused_kernel_and_computes_weights_only_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flowlib.attention as attention_module
+
+    q, k, v = qkv(8, 2, 3, 6, 6, 8, 8)
+    calls = []
+    monkeypatch.setattr(attention_module, "_weights", lambda *a: calls.append(1) or _explicit_weights(*a))
+    result = scaled_dot_product_attention(q, k, v, causal_mask(6))
+    out = result[0]
+    assert calls == []  # [0] alone: the fused kernel, no (T, T) weights
+    assert torch.allclose(out, F.scaled_dot_product_attention(q, k, v, is_causal=True), atol=ATOL, rtol=0)
+    out2, weights = result  # unpacking still gives the weights, as before
+    assert calls == [1] and out2 is out and len(result) == 2
+    assert torch.allclose(weights @ v, out, atol=ATOL, rtol=0)
+    assert torch.all(weights.triu(diagonal=1) == 0)
+    assert result[1] is weights and result.weights is weights and calls == [1]  # computed once
+
+
+def _explicit_weights(q, k, mask):
+    s = (q @ k.transpose(-2, -1) / q.size(-1) ** 0.5).masked_fill(~mask, float("-inf")) if mask is not None else q @ k.transpose(-2, -1) / q.size(-1) ** 0.5
+    return torch.softmax(s, -1)
+
+
+def test_causal_mask_takes_the_is_causal_kernel_and_other_masks_do_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    q, k, v = qkv(9, 1, 2, 5, 5, 4, 4)
+    seen = []
+    real = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **kw: seen.append(kw.get("is_causal", False)) or real(*a, **kw))
+    mask = causal_mask(5)
+    a, _ = scaled_dot_product_attention(q, k, v, mask, need_weights=False)
+    b, _ = scaled_dot_product_attention(q, k, v, mask.clone(), need_weights=False)  # same values, not known causal
+    c, _ = scaled_dot_product_attention(q[..., 1:, :], k, v, causal_mask(4, past=1), need_weights=False)  # with a cache
+    assert seen == [True, False, False]
+    assert torch.allclose(a, b, atol=ATOL, rtol=0)
+
+
+def test_kv_cache_trim_keeps_the_newest_positions() -> None:
+    cache = KVCache(window=3)
+    k = torch.arange(5.0).view(1, 1, 5, 1)
+    cache.append(k, k)
+    cache.trim(2)
+    assert len(cache) == 2 and cache.k.flatten().tolist() == [3.0, 4.0]
+    cache.trim(4)  # nothing to drop
+    assert len(cache) == 2

@@ -114,3 +114,48 @@ def test_seed_everything_repeats_random_numbers():
     first = torch.rand(2)
     seed_everything(3)
     assert torch.equal(torch.rand(2), first)
+
+
+def test_betas_reach_adamw_and_the_optimiser_is_fused(monkeypatch):
+    seen = {}
+    real = torch.optim.AdamW
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "AdamW", spy)
+    fit(steps=3, betas=(0.8, 0.95))
+    assert seen["betas"] == (0.8, 0.95) and seen["fused"] is True
+    with pytest.raises(ValueError, match="betas must be two numbers in"):
+        fit(steps=3, betas=(0.9, 1.5))
+
+
+def test_losses_are_read_back_in_batches_not_every_step(monkeypatch):
+    reads = []
+    real_tolist = torch.Tensor.tolist
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: pytest.fail("train() called .item() in the loop"))
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: reads.append(self.numel()) or real_tolist(self))
+    _, history = fit(steps=60, eval_every=30)
+    assert reads == [25, 25, 10]  # every 25 steps and at the end, never per step
+    assert history.steps == list(range(1, 61)) and len(history.losses) == 60
+
+
+def test_bf16_autocast_follows_the_cpu_and_is_reported(monkeypatch, capsys):
+    from flowlib import training
+
+    monkeypatch.setenv("FLOWLIB_BF16", "0")
+    assert training.cpu_has_bf16() is False
+    assert training.Trainer(torch.nn.Linear(4, 1), mse, 5, device="cpu").autocast is False
+    monkeypatch.setenv("FLOWLIB_BF16", "1")
+    trainer = training.Trainer(torch.nn.Linear(4, 1), mse, 5, device="cpu")
+    assert trainer.autocast is True  # CPU with native bf16: on by default
+    assert training.Trainer(torch.nn.Linear(4, 1), mse, 5, device="cpu", autocast=False).autocast is False
+    monkeypatch.delenv("FLOWLIB_BF16")
+    flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
+    if "avx512_bf16" not in flags and "amx_bf16" not in flags:
+        assert training.cpu_has_bf16() is False  # e.g. an AVX2-only CPU: autocast stays off
+    x, y = regression()
+    monkeypatch.setenv("FLOWLIB_BF16", "1")
+    history = train(torch.nn.Linear(4, 1), tensor_batches(x, y, batch_size=32), mse, steps=20, lr=0.1)
+    assert "bf16 autocast" in capsys.readouterr().err and len(history.losses) == 20
