@@ -470,6 +470,51 @@ def plot_progress(log: RatingsLog, objectives: Objectives | None = None, *, ax: 
     return figure
 
 
+def _label_points(ax: Any, labels: list[tuple[str, float, float]], points: list[tuple[float, float]] = ()) -> None:  # type: ignore[assignment]
+    """Write each label next to its point, trying positions around it until it overlaps no other
+    label, no point and stays inside the axes (8 pt text)."""
+    figure = ax.figure
+    try:  # lay the figure out first, so the label boxes are where they will be drawn
+        figure.draw_without_rendering()
+        renderer = figure._get_renderer()
+    except Exception:  # noqa: BLE001 - an unusual backend: fall back to the first position
+        renderer = None
+    placed: list[Any] = []
+    if renderer is not None:
+        from matplotlib.transforms import Bbox
+
+        for x, y in points:  # a marker of s=60 is about 8 points across
+            px, py = ax.transData.transform((x, y))
+            r = 5 * figure.dpi / 72
+            placed.append(Bbox([[px - r, py - r], [px + r, py + r]]))
+    offsets = [(6, 6, "left", "bottom"), (6, -6, "left", "top"), (-6, 6, "right", "bottom"), (-6, -6, "right", "top"),
+               (0, 12, "center", "bottom"), (0, -12, "center", "top"), (14, 0, "left", "center"), (-14, 0, "right", "center")]
+    grouped: dict[tuple[float, float], list[str]] = {}
+    for text, x, y in labels:  # objectives on the same point share one label, one id a line
+        grouped.setdefault((x, y), []).append(text)
+    for (x, y), texts in grouped.items():
+        text = "\n".join(texts)
+        if renderer is None:
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+            continue
+        frame = ax.get_window_extent(renderer)
+        best = None
+        for dx, dy, ha, va in offsets:  # the first place inside the axes that hides nothing, else the least bad
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, ha=ha, va=va)
+            box = note.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            cost = (not inside, sum(box.overlaps(other) for other in placed))
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, note, box)
+            else:
+                note.remove()
+            if cost == (False, 0):
+                break
+        placed.append(best[2])  # type: ignore[index]
+
+
 def plot_calibration(calibration: Calibration, *, ax: Any = None, top: int = 3) -> Any:
     """Self-rating (0..1) against exercise score (0..1), one point per objective; a Figure.
 
@@ -488,16 +533,16 @@ def plot_calibration(calibration: Calibration, *, ax: Any = None, top: int = 3) 
         points = ax.scatter([row.score for row in rows], [row.confidence for row in rows], c=gaps,
                             cmap="cividis", vmin=-1, vmax=1, s=60, edgecolors="black", zorder=3)
         figure.colorbar(points, ax=ax, label="self-rating minus score")
-        for row in calibration.disagreements(top):
-            ax.annotate(row.objective.id, (row.score, row.confidence), textcoords="offset points",
-                        xytext=(6, 6), fontsize="small")
+        _label_points(ax, [(row.objective.id, row.score, row.confidence) for row in calibration.disagreements(top)],
+                      [(row.score, row.confidence) for row in rows])
     else:
         ax.text(0.5, 0.5, "nothing to compare yet:\nrate objectives that have scored exercises",
                 ha="center", va="center", transform=ax.transAxes)
     unscored = [row.objective.id for row in calibration.rows if row.verdict == "no evidence"]
     if unscored:
         ax.plot([], [], " ", label=f"rated, no evidence: {', '.join(unscored[:4])}{'...' if len(unscored) > 4 else ''}")
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    # the key sits below the axes, under the x label (constrained layout makes room): never on the points
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
     ax.set_xlim(-0.05, 1.05)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("exercise score (fraction of points)")

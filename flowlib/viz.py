@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 
 from flowlib.training import History
 
+MIN_FONT = 8.0  # points: the smallest text any figure here draws (tick labels included)
+
 __all__ = [
     "plot_attention",
     "plot_attention_grid",
@@ -84,44 +86,64 @@ def plot_attention_grid(
     query_tokens: Sequence[str],
     key_tokens: Sequence[str] | None = None,
     title: str | None = None,
-    cell_size: float = 1.8,
+    cell_size: float | None = None,
+    row_name: str = "layer",
 ) -> Figure:
     """All heads of all layers: ``weights`` is ``(layers, heads, T_q, T_k)`` or a list of
     ``(heads, T_q, T_k)`` (one per layer). Rows are layers, columns heads; one shared colour scale.
+
+    ``row_name`` names the rows in the panel titles ("layer 0, head 1"); pass ``"block"`` where the
+    text around the figure calls them blocks. Tick labels are 8 pt; ``cell_size`` (inches per panel)
+    defaults to enough room for every token label.
     """
     if isinstance(weights, (list, tuple)):
         weights = torch.stack([torch.as_tensor(w).detach().cpu() for w in weights])
     grid = _matrix(weights, "attention weights (layers, heads, T_q, T_k)", 4)
     layers, heads = grid.shape[:2]
-    fig, axes = plt.subplots(layers, heads, figsize=(cell_size * heads + 1.0, cell_size * layers + 0.5), squeeze=False, layout="constrained")
+    longest = max((len(str(t)) for t in [*query_tokens, *(key_tokens or [])]), default=1)
+    if cell_size is None:  # 8 pt labels need ~0.14 inch each, plus room for the longest label
+        cell_size = max(1.8, 0.14 * max(grid.shape[2:]) + 0.07 * longest + 0.6)
+    fig, axes = plt.subplots(layers, heads, figsize=(cell_size * heads + 1.5, cell_size * layers + 0.8), squeeze=False, layout="constrained")
     for layer in range(layers):
         for head in range(heads):
             ax = axes[layer, head]
-            plot_attention(grid[layer, head], query_tokens, key_tokens, title=f"layer {layer}, head {head}", ax=ax, colorbar=False)
+            plot_attention(grid[layer, head], query_tokens, key_tokens, title=f"{row_name} {layer}, head {head}", ax=ax, colorbar=False)
             ax.images[0].set_clim(0.0, grid.max())
-            ax.tick_params(labelsize=6)
-            ax.title.set_fontsize(8)
+            ax.tick_params(labelsize=MIN_FONT)
+            ax.title.set_fontsize(9)
+            ax.xaxis.label.set_fontsize(MIN_FONT + 1)
+            ax.yaxis.label.set_fontsize(MIN_FONT + 1)
             if head:
                 ax.set_ylabel("")
             if layer < layers - 1:
                 ax.set_xlabel("")
     fig.colorbar(axes[0, 0].images[0], ax=axes, shrink=0.6, label="attention weight")
-    fig.suptitle(title or "attention weights per layer and head")
+    fig.suptitle(title or f"attention weights per {row_name} and head")
     return fig
 
 
 def plot_mask(
     mask: Any, query_tokens: Sequence[str], key_tokens: Sequence[str] | None = None, title: str | None = None, ax: Axes | None = None
 ) -> Axes:
-    """A ``(T_q, T_k)`` boolean mask: bright where a query may attend, dark where it may not."""
+    """A ``(T_q, T_k)`` boolean mask: bright where a query may attend (True), dark where not (False),
+    with a key saying which is which."""
+    from matplotlib.colors import ListedColormap
+
     matrix = _matrix(mask, "mask (T_q, T_k)", 2)
     rows = _check_labels(query_tokens, matrix.shape[0], "query_tokens")
     cols = _check_labels(query_tokens if key_tokens is None else key_tokens, matrix.shape[1], "key_tokens")
-    ax = _axes(ax, (1.5 + 0.3 * len(cols), 1.0 + 0.3 * len(rows)))
-    _heatmap(ax, matrix, rows, cols, "cividis", 0.0, 1.0, colorbar=False)
+    ax = _axes(ax, (2.8 + 0.3 * len(cols), 1.0 + 0.3 * len(rows)))
+    cividis = plt.get_cmap("cividis")
+    two = ListedColormap([cividis(0.0), cividis(1.0)], name="cividis")
+    image = ax.imshow(matrix, cmap=two, vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=90)
+    ax.set_yticks(range(len(rows)), rows)
+    key = ax.figure.colorbar(image, ax=ax, ticks=[0.25, 0.75], shrink=0.6, aspect=8)
+    key.ax.set_yticklabels(["False: may not attend", "True: may attend"], fontsize=MIN_FONT + 1)
+    key.ax.tick_params(length=0)
     ax.set_xlabel("key (attended to)")
     ax.set_ylabel("query (attending)")
-    ax.set_title(title or "mask (bright = may attend)")
+    ax.set_title(title or "mask (True = may attend)")
     return ax
 
 
@@ -162,7 +184,7 @@ def plot_loss(history: History, title: str | None = None, ax: Axes | None = None
     if not history.losses:
         raise ValueError("plot_loss got an empty History (no training steps); train first")
     colors = plt.get_cmap("viridis")
-    ax = _axes(ax, (4.5, 3.0))
+    ax = _axes(ax, (5.5, 3.0))
     window = max(1, len(history.losses) // 20)
     smooth = np.convolve(history.losses, np.ones(window) / window, mode="valid")
     ax.plot(history.steps, history.losses, color=colors(0.3), alpha=0.25)
@@ -174,6 +196,6 @@ def plot_loss(history: History, title: str | None = None, ax: Axes | None = None
     if log:
         ax.set_yscale("log")
     ax.set_title(title or "loss")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)  # beside the curves, never on them
     ax.grid(alpha=0.3)
     return ax

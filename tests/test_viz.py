@@ -90,3 +90,56 @@ def test_plot_loss_draws_train_and_held_out_curves():
 def test_bad_input_raises(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def visible_texts(fig):
+    fig.draw_without_rendering()
+    return [t for t in fig.findobj(plt.Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_every_text_is_at_least_8_points_and_nothing_overlaps_on_a_grid():
+    tokens = ["The", "cat", "sat", "on", "the", "mat", "today", "again"]
+    fig = plot_attention_grid(torch.softmax(torch.randn(2, 4, 8, 8), -1), tokens)
+    texts = visible_texts(fig)
+    assert min(t.get_fontsize() for t in texts) >= 8
+    renderer = fig._get_renderer()
+    for ax in (a for a in fig.axes if a.images):
+        labels = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+        assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1 :])  # token labels legible
+
+
+def test_grid_rows_can_be_called_blocks():
+    fig = plot_attention_grid(torch.softmax(torch.randn(1, 2, 4, 4), -1), TOKENS, row_name="block")
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["block 0, head 0", "block 0, head 1"]
+    assert fig._suptitle.get_text() == "attention weights per block and head"
+
+
+def test_plot_mask_has_a_true_false_key():
+    ax = plot_mask(torch.ones(4, 4, dtype=torch.bool).tril(), TOKENS)
+    key = [a for a in ax.figure.axes if a is not ax][0]
+    assert [t.get_text() for t in key.get_yticklabels()] == ["False: may not attend", "True: may attend"]
+    assert "True = may attend" in ax.get_title()
+
+
+def test_plot_loss_legend_is_outside_the_data():
+    history = History(steps=list(range(1, 41)), losses=[1 / s for s in range(1, 41)], eval_steps=[20, 40], eval_losses=[0.1, 0.05])
+    ax = plot_loss(history)
+    ax.figure.draw_without_rendering()
+    renderer = ax.figure._get_renderer()
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+
+
+def test_calibration_plot_labels_do_not_overlap_and_are_8_points():
+    from flowlib import calibration as cal
+
+    objectives, log, scores = cal.demo_session()
+    calibration = cal.calibrate(objectives=objectives, log=log, scores=scores, run_tests=False)
+    fig = cal.plot_calibration(calibration, top=6)
+    texts = visible_texts(fig)
+    assert min(t.get_fontsize() for t in texts) >= 8
+    renderer = fig._get_renderer()
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in [*ax.texts, ax.xaxis.label, *ax.get_legend().get_texts()] if t.get_text()]
+    overlapping = [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j and a.overlaps(b)]
+    assert not overlapping
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
