@@ -19,17 +19,17 @@ import pytest
 from nbgrader.api import Gradebook
 
 from flowlib import instructor
+from tests.scratch import scratch_course
 
-ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_getting_started"
 RIGHT = '''def similarity_scores(query, keys):
     query, keys = np.asarray(query, dtype=float), np.asarray(keys, dtype=float)
     if keys.ndim != 2 or query.ndim != 1 or keys.shape[1] != query.shape[0]:
         raise ValueError(f"query of size {query.shape} does not match keys of shape {keys.shape}")
     return keys @ query'''
-NO_CHECK = "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float) @ np.asarray(query, dtype=float)"
+ROUNDED = "def similarity_scores(query, keys):\n    return (np.asarray(keys, dtype=float) @ np.asarray(query, dtype=float)).round()"
 COLUMNS = "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float).T @ np.asarray(query, dtype=float)"
-CLASS = {"ada": RIGHT, "Bob Smith": RIGHT, "chloé": NO_CHECK, "dan": COLUMNS, "eve": "", "fay": RIGHT}
+CLASS = {"ada": RIGHT, "Bob Smith": RIGHT, "chloé": ROUNDED, "dan": COLUMNS, "eve": "", "fay": RIGHT}
 EXPECTED = {"ada": 2.0, "Bob Smith": 2.0, "chloé": 1.0, "dan": 0.0, "eve": 0.0, "fay": 2.0}
 
 
@@ -43,10 +43,7 @@ def _notebook(released: dict, answer: str) -> dict:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("class")
-    shutil.copytree(ROOT / "solutions" / LESSON, root / "solutions" / LESSON)
-    shutil.copy2(ROOT / "nbgrader_config.py", root)
-    instructor.release(root, [LESSON])
+    root = scratch_course(tmp_path_factory.mktemp("class"), LESSON)
     released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
     for student, answer in CLASS.items():
         folder = root / "submitted" / student / LESSON

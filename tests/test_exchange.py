@@ -3,7 +3,6 @@ fetches and submits, the instructor collects into submitted/ and autogrades."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from flowlib import instructor
+from tests.scratch import scratch_course
 
-ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_getting_started"
 COURSE = "transformers-course"
 
@@ -29,9 +28,7 @@ def test_release_fetch_submit_collect_autograde(tmp_path):
     exchange.mkdir(mode=0o777)
     exchange.chmod(0o777)
     learner.mkdir()
-    shutil.copytree(ROOT / "solutions" / LESSON, course / "solutions" / LESSON)
-    shutil.copy2(ROOT / "nbgrader_config.py", course)
-    instructor.release(course, [LESSON])
+    scratch_course(course, LESSON)
     _nbgrader(course, exchange, "release_assignment", LESSON, f"--course={COURSE}")
 
     _nbgrader(learner, exchange, "fetch_assignment", LESSON, f"--course={COURSE}")

@@ -8,6 +8,7 @@
 """
 
 import csv
+import re
 import json
 import shutil
 from pathlib import Path
@@ -140,8 +141,9 @@ def test_unknown_lesson_is_a_clear_error():
 
 
 def test_quiz_answers_are_not_readable_in_released_notebooks():
+    literal_answer = re.compile(r"check_choice\([^,]+,\s*\\?[\"']")  # check_choice(answer, "B", ...)
     for notebook in (ROOT / "notebooks").rglob("*.ipynb"):
-        assert "check_choice(" not in notebook.read_text(), f"{notebook.name} shows a quiz's right answer in a visible test"
+        assert not literal_answer.search(notebook.read_text()), f"{notebook.name} shows a quiz's right answer in a visible test"
 
 
 def test_every_exercise_rule_is_stated_where_the_learner_reads_it():

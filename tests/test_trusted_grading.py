@@ -9,19 +9,18 @@ run serves all the checks below (module-scoped fixture).
 import csv
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
 from flowlib import comparisons, grading, instructor
+from tests.scratch import scratch_course
 from flowlib.grader import integrity, screen
 from flowlib.grader import sandbox as sandbox_module
 from flowlib.grader.report import reports
 from tests.submissions import DISHONEST, HONEST, LESSON
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = HONEST + DISHONEST
 _WHY_NOT = sandbox_module._bwrap_works()
 pytestmark = pytest.mark.skipif(bool(_WHY_NOT), reason=f"the grading sandbox is off here ({_WHY_NOT}): "
@@ -35,10 +34,7 @@ def _student(fixture) -> str:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("class")
-    shutil.copytree(ROOT / "solutions" / LESSON, root / "solutions" / LESSON)
-    shutil.copy2(ROOT / "nbgrader_config.py", root)
-    instructor.release(root, [LESSON])
+    root = scratch_course(tmp_path_factory.mktemp("class"), LESSON)
     released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
     for fixture in FIXTURES:
         folder = root / "submitted" / _student(fixture) / LESSON

@@ -175,10 +175,11 @@ class Kernel:
                     recorded += size
                 else:
                     kept += size
-                if kept > limits.output_bytes_cell or recorded > limits.record_bytes_cell:
+                if run.status != "flood" and (kept > limits.output_bytes_cell or recorded > limits.record_bytes_cell):
+                    # stop the cell, but give the kernel its whole time limit to flush what it printed
                     run.status, run.error = "flood", f"the cell printed more than {limits.output_bytes_cell >> 10} KiB"
                     self._interrupt()
-                    interrupted_at = interrupted_at or time.monotonic()
+                if run.status == "flood":
                     continue
                 if record is not None:
                     if token and isinstance(record, dict) and record.get("token") == token:

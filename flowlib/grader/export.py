@@ -8,14 +8,12 @@ Read from nbgrader's gradebook (so manual grades count) and the grader's reports
 
 from __future__ import annotations
 
-import csv
-import os
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
 from flowlib.grader.report import FLAG_KINDS, reports
-from flowlib.grader.summary import summary
+from flowlib.grader.summary import summary, write_csv
 
 COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "needs_manual_grade", "flagged",
            *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS], "flag_details"]
@@ -44,11 +42,6 @@ def export(root: Path, target: Path) -> Path:
                 row.update({f"flag_{kind.replace(' ', '_')}": int(kind in kinds) for kind in FLAG_KINDS})
                 rows.append(row)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, quoting=csv.QUOTE_NONNUMERIC, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(partial, target)
+    write_csv(target, COLUMNS, rows)
     summary(root, rows, target.with_suffix(""))
     return target

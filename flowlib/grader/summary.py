@@ -20,7 +20,8 @@ from typing import Any
 from flowlib.grader.report import reports
 
 
-def _write(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """``rows`` as a quoted CSV at ``path``, written whole or not at all."""
     partial = path.with_name(path.name + ".partial")
     with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, quoting=csv.QUOTE_NONNUMERIC, restval="")
@@ -80,9 +81,9 @@ def summary(root: Path, grades: list[dict[str, Any]], stem: Path) -> list[Path]:
     rate_rows = [{"lesson": lesson, "grade_id": g, "fraction_passing": round(rate, 4), "learners": n}
                  for lesson, rows in sorted(rates.items()) for g, rate, n in rows]
     paths = [Path(f"{stem}_tests.csv"), Path(f"{stem}_learners.csv"), Path(f"{stem}_pass_rates.csv")]
-    _write(paths[0], ["student_id", "lesson", "grade_id", "points", "max_points", "passed", "message"], tests)
-    _write(paths[1], ["student_id", "score", "max_score", "graded", "pending", "failed", "not submitted"], list(per_learner.values()))
-    _write(paths[2], ["lesson", "grade_id", "fraction_passing", "learners"], rate_rows)
+    write_csv(paths[0], ["student_id", "lesson", "grade_id", "points", "max_points", "passed", "message"], tests)
+    write_csv(paths[1], ["student_id", "score", "max_score", "graded", "pending", "failed", "not submitted"], list(per_learner.values()))
+    write_csv(paths[2], ["lesson", "grade_id", "fraction_passing", "learners"], rate_rows)
     if rate_rows:
         _picture(rates, Path(f"{stem}_pass_rates.png"))
         paths.append(Path(f"{stem}_pass_rates.png"))
