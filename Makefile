@@ -68,6 +68,8 @@ doctor: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_flowlib.py
+	$(BIN)/python benchmarks/bench_gpt_vs_plain.py
+	$(BIN)/python benchmarks/bench_generation.py
 
 ## bench-grading: submissions per minute with 1 and N jobs, overhead per submission
 bench-grading: $(STAMP)

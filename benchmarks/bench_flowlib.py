@@ -114,6 +114,12 @@ def main() -> None:
         lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
     )
 
+    # the default call (no need_weights): the fused kernel, weights only if they are used
+    name = "attention (causal) default call, [0]"
+    ratios["attention default call"] = compare(
+        name, lambda: scaled_dot_product_attention(q, k, v, mask)[0], lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), **run
+    )
+
     # multi-head self-attention
     x = torch.randn(B, T, D, device=device, requires_grad=True)
     ours_mha = MultiHeadAttention(D, H).to(device)

@@ -11,7 +11,8 @@ steps, cosine decay to lr/10, gradient clipping at 1.0. Both models here train o
   PyTorch's default implementation on CPU (as nanoGPT uses it on a CPU), ``clip_grad_norm_``.
 
 The two runs are interleaved step by step (flowlib, plain, flowlib, ...), so a busy machine slows
-both alike; the ratio is flowlib / plain of the median step time, and of the whole run. After the
+both alike (with ``--threads 1`` each step is timed in this thread's CPU time, which other jobs barely
+disturb; with more threads, wall time); the ratio is flowlib / plain of the median step time, and of the whole run. After the
 run, both are evaluated on the same held-out batches. Repeated for each seed.
 
     .venv/bin/python benchmarks/bench_gpt_vs_plain.py [--steps 300] [--seeds 0 1 2] [--threads 2]
@@ -131,12 +132,13 @@ def run(seed: int, steps: int, train_ids: torch.Tensor, val: list, vocab: int, a
     ours.train(), plain.train()
     times: dict[str, list[float]] = {"flowlib": [], "plain": []}
     batches = data.lm_batches(train_ids, BLOCK, BATCH, seed=seed)
+    clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter  # 1 thread: CPU time, robust on a busy machine
     for _ in range(steps):
         batch = next(batches)
         for name, fn in (("flowlib", trainer.step), ("plain", step_plain)):
-            start = time.perf_counter()
+            start = clock()
             fn(batch)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {
         "flowlib_ms": statistics.median(times["flowlib"]) * 1e3, "plain_ms": statistics.median(times["plain"]) * 1e3,
         "total_ratio": sum(times["flowlib"]) / sum(times["plain"]),
