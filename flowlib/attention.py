@@ -64,20 +64,20 @@ def _check_attention_inputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None
             )
 
 
-class AttentionResult:
+class AttentionResult(tuple):
     """``(output, weights)`` as :func:`scaled_dot_product_attention` returns them by default.
 
-    Unpack it (``out, w = ...``) or index it (``[0]``, ``[1]``) like a tuple. The output comes from
+    A tuple: unpack it (``out, w = ...``) or index it (``[0]``, ``[1]``). The output comes from
     PyTorch's fused kernel; the weights (..., T_q, T_k) are computed step by step only when you ask
-    for them (unpacking or ``[1]`` or ``.weights``), so ``...[0]`` costs no T_q x T_k matrix.
+    for them (unpacking, ``[1]`` or ``.weights``), so ``...[0]`` costs no T_q x T_k matrix.
     """
 
-    __slots__ = ("output", "_weights", "_inputs")
-
-    def __init__(self, output: Tensor, inputs: tuple[Tensor, Tensor, Tensor | None]) -> None:
+    def __new__(cls, output: Tensor, inputs: tuple[Tensor, Tensor, Tensor | None]) -> AttentionResult:
+        self = super().__new__(cls, (output, None))  # the weights are filled in on demand
         self.output = output
         self._weights: Tensor | None = None
         self._inputs: tuple[Tensor, Tensor, Tensor | None] | None = inputs
+        return self
 
     @property
     def weights(self) -> Tensor:
@@ -89,8 +89,16 @@ class AttentionResult:
     def __len__(self) -> int:
         return 2
 
-    def __getitem__(self, index: int) -> Tensor:
-        return (self.output, self.weights)[index] if index not in (0, -2) else self.output
+    def __getitem__(self, index):  # noqa: ANN001, ANN204
+        return self.output if isinstance(index, int) and index in (0, -2) else (self.output, self.weights)[index]
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self):  # noqa: ANN204 - pickles as a plain (output, weights) tuple
+        return (tuple, (tuple(self),))
 
     def __iter__(self):  # noqa: ANN204
         yield self.output
