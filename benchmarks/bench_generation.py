@@ -28,10 +28,11 @@ BLOCK = 64
 
 def step_times(model: GPT, prompt: torch.Tensor, n: int, use_cache: bool | str) -> list[float]:
     """Milliseconds of each generation step (one forward call per generated token)."""
+    clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter  # 1 thread: CPU time of this thread
     times: list[float] = []
     starts: list[float] = []
-    pre = model.register_forward_pre_hook(lambda *_: starts.append(time.perf_counter()))
-    post = model.register_forward_hook(lambda *_: times.append((time.perf_counter() - starts[-1]) * 1e3))
+    pre = model.register_forward_pre_hook(lambda *_: starts.append(clock()))
+    post = model.register_forward_hook(lambda *_: times.append((clock() - starts[-1]) * 1e3))
     try:
         model.generate(prompt, n, temperature=0, use_cache=use_cache)  # type: ignore[arg-type]
     finally:
