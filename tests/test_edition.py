@@ -270,10 +270,10 @@ def test_release_refuses_to_overwrite_an_edited_lesson_unless_forced(tmp_path):
     instructor.release(course, [LESSON])
     notebook = course / NOTEBOOK
     fresh = notebook.read_bytes()
-    instructor.release(course, [LESSON])  # untouched since the last release: fine
     (notebook.parent / ".ipynb_checkpoints").mkdir()
     (notebook.parent / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
-    instructor.release(course, [LESSON])  # JupyterLab's checkpoints are not work of the learner's own
+    # untouched since the last release, beside JupyterLab's checkpoints (no work of the learner's own): fine
+    instructor.release(course, [LESSON])
     _edit_cell(notebook, "00_similarity_scores", "def similarity_scores(q, k):\n    return k @ q\n")
     edited = notebook.read_bytes()
     with pytest.raises(instructor.InstructorError, match=re.escape(NOTEBOOK)) as refused:
