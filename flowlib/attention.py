@@ -215,8 +215,7 @@ def merge_heads(x: Tensor) -> Tensor:
     """(batch, heads, time, head_dim) -> (batch, time, heads * head_dim): the inverse of split_heads."""
     if x.dim() != 4:
         raise ValueError(f"x must have shape (batch, heads, time, head_dim); got shape {_shape(x)}")
-    B, H, T, Dh = x.shape
-    return x.transpose(1, 2).reshape(B, T, H * Dh)
+    return x.transpose(1, 2).flatten(2)  # the heads side by side again: (batch, time, heads * head_dim)
 
 
 @dataclass
