@@ -8,30 +8,40 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Downloads are off for the tests and the instructor's steps. flowlib's loaders are offline by
 # themselves, so `make lab` leaves Hugging Face's defaults to the learner's own code.
-OFFLINE_TARGETS := test release collect autograde feedback export doctor bench student-edition
+OFFLINE_TARGETS := test release collect autograde feedback export doctor bench student-edition site
 $(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
 $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: lab test install lock student-edition release collect autograde feedback export bench bench-grading doctor clean-venv
+.PHONY: lab test install lock site student-edition release collect autograde feedback export bench bench-grading doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
-lab: $(STAMP)
+lab: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/flowlib lab $(ARGS)
 
 ## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip)
-test: $(STAMP)
+test: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m pytest
 
-install: $(STAMP)
+install: $(STAMP) $(LAB_SETTINGS)
 
 $(STAMP): $(LOCK) requirements.txt pyproject.toml
 	PYTHON=$(PYTHON) LOCK=$(LOCK) sh tools/install.sh $(VENV)
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.assignment_list nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
 	@touch $(STAMP)
+
+## the course's JupyterLab settings (no news pop-up, ...: jupyterlab/overrides.json), as JupyterLab's defaults
+$(LAB_SETTINGS): jupyterlab/overrides.json | $(STAMP)
+	@mkdir -p $(@D)
+	cp jupyterlab/overrides.json $@
+
+## site: the lessons as a static website in build/site (student notebooks executed; MathJax fetched once with npm)
+site: $(STAMP)
+	$(BIN)/python -m flowlib.site --out build/site
 
 ## lock: re-make requirements.lock from the top-level pins in requirements.txt (pip-tools, in .venv-lock/)
 lock:
