@@ -51,12 +51,7 @@ NBGRADER_PLUGINS = ("formgrader", "create-assignment", "course-list", "assignmen
 # Known hits of the answer key that are not an answer given away, each with its reason:
 # {(solution cell id, file, sha256 of the region's text, first 16 digits): why}. Every build and the tests report them; once the
 # solution (or the other file) is reworded, delete the entry (the tests say when one is stale).
-KNOWN_OVERLAPS = {
-    ("03_merge_heads", "flowlib/attention.py", "4fa6af87e7184ff4"):
-        "flowlib's reference merge_heads is written exactly as the exercise's solution",
-    ("06_classification_head", "notebooks/06_flow_pipeline/06_flow_pipeline.ipynb", "9bf08c7f79b9b28e"):
-        "the visible test states the attribute it checks, which is this whole line of the solution",
-}
+KNOWN_OVERLAPS: dict[tuple[str, str, str], str] = {}
 
 
 class EditionError(RuntimeError):
