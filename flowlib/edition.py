@@ -36,7 +36,8 @@ LEARNER_JUPYTER_CONFIG = ".jupyter-config"
 TEMPLATES = "edition"  # in the instructor's repository: the learner's README, Makefile, ...
 # What learners get, from the instructor's repository: folders, then single files.
 FOLDERS = ("notebooks", "flowlib", "self_assessment", "checkpoints", "recipes")
-FILES = ("pyproject.toml", "requirements.txt", "requirements.lock", "environment.yml", "postBuild", "LICENSE", "tools/install.sh")
+FILES = ("pyproject.toml", "requirements.txt", "requirements.lock", "environment.yml", "postBuild", "LICENSE", "tools/install.sh",
+         "jupyterlab/overrides.json")
 # The learner's own versions, from edition/: template name -> name in the edition.
 TEMPLATE_FILES = {"README.md": "README.md", "Makefile": "Makefile", "nbgrader_config.py": "nbgrader_config.py",
                   "gitignore": ".gitignore", "start": "start"}
