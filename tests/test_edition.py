@@ -10,10 +10,8 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from flowlib import cli, edition, instructor, released, update, validation
+from tests.lab_server import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_getting_started"
@@ -332,23 +331,11 @@ def learner_lab(built, tmp_path_factory):
         except urllib.error.HTTPError as error:
             return error.code, ""
 
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            call("/api/status", timeout=5)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise AssertionError(f"JupyterLab did not start: {log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    wait_until_up(call, server, log_path)
     yield call, out, log_path
-    server.send_signal(signal.SIGTERM)
     try:
-        server.wait(timeout=30)
+        stop(server)
     finally:
-        if server.poll() is None:
-            server.kill()
         log.close()
 
 

@@ -7,10 +7,8 @@ random token), talks to it over its REST API, then stops it and checks it exited
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 
 from flowlib.cli import lab_command
 from flowlib.instructor import lessons
+from tests.lab_server import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,23 +49,11 @@ def lab(tmp_path_factory):
             body = reply.read().decode()
             return reply.status, body
 
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            call("/api/status", timeout=5)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise AssertionError(f"JupyterLab did not start: {(scratch / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+    wait_until_up(call, server, scratch / "lab.log")
     yield call
-    server.send_signal(signal.SIGTERM)
     try:
-        server.wait(timeout=30)
+        stop(server)
     finally:
-        if server.poll() is None:
-            server.kill()
         log.close()
     assert server.returncode is not None
 
