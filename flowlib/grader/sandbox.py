@@ -113,7 +113,7 @@ class Sandbox:
         self.isolated = not why_not
         self.protections = [
             Protection("filesystem", self.isolated, "only the course environment, read-only" if self.isolated else why_not),
-            Protection("network", self.isolated, "no network namespace devices" if self.isolated else why_not),
+            Protection("network", self.isolated, "a network namespace of its own, with no device" if self.isolated else why_not),
             Protection("processes", self.isolated, "own PID namespace; all die with the sandbox" if self.isolated else why_not),
             Protection("user", os.geteuid() == 0, f"uid {self.uid}" if os.geteuid() == 0 else "the grader is not root, so the kernel runs as your own user"),
             Protection("limits", True, f"{self.limits.cpu_seconds} s CPU, {self.limits.memory_bytes >> 20} MiB memory, "
