@@ -13,11 +13,20 @@ One module per idea, named in the lessons' words::
     pretrained   offline all-MiniLM-L6-v2, Hugging Face weight conversion
     viz          attention heatmaps, positional-encoding plots, loss curves
     grading      the checks exercise tests call, with feedback that teaches
+    comparisons  how each check decides, on plain data (the learner's kernel and the grader)
     mistakes     the classic mistakes, implemented on purpose (bug gallery, feedback)
+
+The course machinery (nothing a lesson imports)::
+
     self_assessment  objectives and the learner's ratings (sliders, append-only log)
     calibration  ratings beside exercise scores: progress and calibration pictures
     doctor       is this machine ready for the course?
-    instructor   release, autograde, feedback and grade export (nbgrader)
+    validation   Validate's and ``flowlib check``'s points per exercise
+    edition, released, update   the student edition, release protection, course updates
+    site         the lessons as a static website
+    instructor   release, collect, autograde, feedback and grade export
+    release_tags the course's own step of nbgrader's release
+    grader       the grading engine (a subpackage: one module per step of a submission)
     cli          the ``flowlib`` command
 
 Import the module you need: ``from flowlib import attention``.
