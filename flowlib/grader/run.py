@@ -57,13 +57,14 @@ def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, full: boo
         learners = cell.role != "course"
         if learners and fingerprint is None:
             fingerprint = integrity.probe(kernel)
-        left = max(0, limits.output_bytes_notebook - printed)  # the notebook's output budget
+        # what the learner's own cells may still print, all together (course and test cells print little)
+        left = max(0, limits.output_bytes_notebook - printed) if cell.role in ("answer", "learner") else limits.output_bytes_cell
         cell_limits = limits.replace(cell_seconds=cell.seconds or limits.cell_seconds,
                                      output_bytes_cell=min(limits.output_bytes_cell, left))
         token = secrets.token_hex(8) if cell.role == "test" else None
         run = kernel.run(cell.source, cell_limits, token=token, full=full, deadline=deadline)
         result.runs[index] = run
-        printed += run.printed
+        printed += run.printed if cell.role in ("answer", "learner") else 0
         if run.forged:
             _tampered(result, index, name, f"{run.forged} verdict record(s) the grader did not ask for")
         if not kernel.alive():
