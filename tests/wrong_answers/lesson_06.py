@@ -6,7 +6,7 @@ _HEAD_CLASS = (
     "class ClassificationHead(nn.Module):\n"
     "    def __init__(self, d_model, n_classes):\n"
     "        super().__init__()\n"
-    "        self.linear(d_model, n_classes)\n"
+    "        self.linear = nn.Linear(d_model, n_classes)\n"
     "\n"
     "    def forward(self, hidden, attention_mask):\n"
 )
@@ -84,6 +84,6 @@ CASES = [
             "        return self.linear(models.mean_pool(hidden, attention_mask))\n"
         ),
         fails=["06_classification_head_tests"],
-        message="self.linear",
+        message="attribute `self.linear`",
     ),
 ]
