@@ -26,7 +26,7 @@ from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
 
-from flowlib.grader.sandbox import Limits, Sandbox
+from flowlib.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.grading import RECORD_MIME
 
 MAX_RESTARTS = 3
@@ -69,7 +69,7 @@ class Kernel:
         inside = self.sandbox.inside(self.sandbox.runtime / f"{name}-inside.json")
         (self.sandbox.runtime / f"{name}-inside.json").write_text(
             json.dumps({**info, "ip": str(self.sandbox.inside(self.sandbox.runtime / name))}))
-        python = str(self.sandbox.environment()["PATH"].split(":")[0] + "/python")
+        python = str(course_paths()["env"] / "bin" / "python")  # the course environment's interpreter
         options = self.sandbox.popen_options()
         command = self.sandbox.command([python, "-m", "ipykernel_launcher", "-f", str(inside)])
         self.process = subprocess.Popen(command, **options)
