@@ -349,7 +349,7 @@ def calibrate(
     root = Path(course) if course is not None else course_dir()
     objectives = objectives or load_objectives(objectives_path(root))
     log = log if log is not None else read_ratings(root)
-    latest = latest_ratings(log)
+    latest = latest_ratings(log, objectives)
     rated_lessons = {o.lesson for o in objectives if o.id in latest}
     lessons: dict[str, LessonScores] = {}
     for lesson in objectives.lessons():

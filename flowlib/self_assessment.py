@@ -90,6 +90,8 @@ class Objectives:
     items: tuple[Objective, ...]
     scale: Mapping[str, str]
     path: Path | None = None
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    """Old objective id -> its id now (a lesson renumbered keeps the ratings given to it)."""
 
     def __iter__(self):
         return iter(self.items)
@@ -178,7 +180,8 @@ def load_objectives(path: Path | str | None = None) -> Objectives:
             )
         )
     scale = {str(k): str(v) for k, v in (data.get("scale") or SCALE_DEFAULT).items()}
-    return Objectives(items=tuple(items), scale=scale, path=source)
+    renamed = {str(k): str(v) for k, v in (data.get("renamed") or {}).items()}
+    return Objectives(items=tuple(items), scale=scale, path=source, renamed=renamed)
 
 
 def lessons(objectives: Objectives | None = None) -> list[str]:
@@ -345,11 +348,17 @@ def read_ratings(course: Path | str | None = None, *, path: Path | str | None = 
     return log
 
 
-def latest_ratings(log: RatingsLog) -> dict[str, dict[str, Any]]:
-    """``{objective id: its latest event}``: the last line in the file wins."""
+def latest_ratings(log: RatingsLog, objectives: Objectives | None = None) -> dict[str, dict[str, Any]]:
+    """``{objective id: its latest event}``: the last line in the file wins.
+
+    With ``objectives``, a rating given under an objective's old id (before its lesson was
+    renumbered, see ``renamed`` in objectives.json) counts for the objective's id now.
+    """
+    renamed = objectives.renamed if objectives is not None else {}
     latest: dict[str, dict[str, Any]] = {}
     for event in log.events:
-        latest[str(event["objective"])] = event
+        objective = str(event["objective"])
+        latest[renamed.get(objective, objective)] = event
     return latest
 
 
@@ -418,7 +427,7 @@ class RatingForm:
         self.objectives = objectives or load_objectives()
         self.items = [o for name in self.lessons for o in self.objectives.for_lesson(name)]
         log = read_ratings(course)
-        previous = latest_ratings(log)
+        previous = latest_ratings(log, self.objectives)
         scale = self.objectives.scale
         self.sliders: dict[str, Any] = {}
         self.labels: dict[str, Any] = {}
