@@ -562,14 +562,14 @@ def test_command_line_returns_exit_codes_instead_of_exiting(course, capsys):
 
 
 def test_a_rating_given_before_its_lesson_was_renumbered_still_counts(course):
-    """The capstone was lesson 08 before lessons 08-11 arrived; its ratings are not lost."""
+    """The capstone was lesson 08 before lessons 08-12 arrived; its ratings are not lost."""
     path = sa.ratings_path()
     path.parent.mkdir(parents=True)
     path.write_text('{"timestamp": "2026-11-01T09:00:00+00:00", "lesson": "08_exercises", '
                     '"objective": "08.pipeline", "rating": 3}\n')
     objectives = sa.load_objectives()
-    assert objectives.renamed["08.pipeline"] == "12.pipeline"
-    assert "12.pipeline" in objectives.by_id()
+    assert objectives.renamed["08.pipeline"] == "13.pipeline"
+    assert "13.pipeline" in objectives.by_id()
     latest = sa.latest_ratings(sa.read_ratings(), objectives)
-    assert latest["12.pipeline"]["rating"] == 3
+    assert latest["13.pipeline"]["rating"] == 3
     assert set(objectives.renamed.values()) <= set(objectives.by_id())

@@ -1,11 +1,11 @@
-"""Known-wrong answers to lesson 12 (the capstone): each must lose the right points."""
+"""Known-wrong answers to lesson 13 (the capstone): each must lose the right points."""
 
 from tests.wrong_answers import WrongAnswer
 
-_SHAPES = ["12_pipeline_shapes_tests", "12_pipeline_shapes_tests_hidden"]
-_ATTENTION = ["12_attention_tests", "12_attention_tests_mask", "12_attention_tests_hidden"]
-_BLOCK = ["12_block_tests_post_ln", "12_block_tests_pre_ln", "12_block_tests_hidden"]
-_SENTENCES = ["12_sentence_embeddings_tests", "12_sentence_embeddings_tests_hidden"]
+_SHAPES = ["13_pipeline_shapes_tests", "13_pipeline_shapes_tests_hidden"]
+_ATTENTION = ["13_attention_tests", "13_attention_tests_mask", "13_attention_tests_hidden"]
+_BLOCK = ["13_block_tests_post_ln", "13_block_tests_pre_ln", "13_block_tests_hidden"]
+_SENTENCES = ["13_sentence_embeddings_tests", "13_sentence_embeddings_tests_hidden"]
 
 
 def _shapes(attention: str = "(B, n_heads, T, T)", logits: str = "(B, n_classes)") -> str:
@@ -74,72 +74,72 @@ _PRE = "x = x + attn(norm(x, 1))\nx = x + ff(norm(x, 2))"
 CASES = [
     # ---------------------------------------------------------------- Exercise 1: pipeline
     WrongAnswer(
-        answer_id="12_pipeline_shapes",
+        answer_id="13_pipeline_shapes",
         source=_shapes(attention="(B, T, T)"),  # forgot the heads axis
         fails=_SHAPES,
         message="heads axis",
-        passes=["12_family_tests", "12_family_tests_hidden"],
+        passes=["13_family_tests", "13_family_tests_hidden"],
     ),
     WrongAnswer(
-        answer_id="12_pipeline_shapes",
+        answer_id="13_pipeline_shapes",
         source=_shapes(logits="(B, T, n_classes)"),  # one prediction per token
         fails=_SHAPES,
         message="one prediction per token",
     ),
     WrongAnswer(
-        answer_id="12_family",
+        answer_id="13_family",
         source=("family = {'route': 'decoder-only', 'delivery_time': 'no transformer', "
                 "'autocomplete': 'decoder-only', 'translate': 'encoder-decoder'}\n"),
-        fails=["12_family_tests"],
+        fails=["13_family_tests"],
         message="not the best answer",
-        passes=["12_family_tests_hidden", *_SHAPES],
+        passes=["13_family_tests_hidden", *_SHAPES],
     ),
     WrongAnswer(
-        answer_id="12_family",
+        answer_id="13_family",
         source=("family = {'route': 'encoder-only', 'delivery_time': 'encoder-only', "
                 "'autocomplete': 'encoder-decoder', 'translate': 'encoder-decoder'}\n"),
-        fails=["12_family_tests", "12_family_tests_hidden"],
+        fails=["13_family_tests", "13_family_tests_hidden"],
         message="tabular model ties",
     ),
     # ---------------------------------------------------------------- Exercise 2: pretrained encoder
     WrongAnswer(
-        answer_id="12_count_wordpieces",
+        answer_id="13_count_wordpieces",
         source="def count_wordpieces(tokenizer, text):\n    return len(tokenizer.encode(text))\n",  # [CLS] and [SEP] counted
-        fails=["12_count_wordpieces_tests"],
+        fails=["13_count_wordpieces_tests"],
         message="[CLS] and [SEP]",
-        passes=["12_token_embeddings_tests", *_SENTENCES, "12_closer_tests"],
+        passes=["13_token_embeddings_tests", *_SENTENCES, "13_closer_tests"],
     ),
     WrongAnswer(
-        answer_id="12_count_wordpieces",
+        answer_id="13_count_wordpieces",
         source="def count_wordpieces(tokenizer, text):\n    return len(text.split())\n",  # words, not pieces
-        fails=["12_count_wordpieces_tests"],
+        fails=["13_count_wordpieces_tests"],
         message="number of words",
     ),
     WrongAnswer(
-        answer_id="12_token_embeddings",
+        answer_id="13_token_embeddings",
         source=(
             "def token_embeddings(model, tokenizer, text):\n"
             "    batch = tokenizer(text)\n"
             "    with torch.no_grad():\n"
             "        return model.embeddings(input_ids=batch.input_ids)[0]\n"  # not contextual
         ),
-        fails=["12_token_embeddings_tests"],
+        fails=["13_token_embeddings_tests"],
         message="input embeddings",
-        passes=["12_count_wordpieces_tests", *_SENTENCES],
+        passes=["13_count_wordpieces_tests", *_SENTENCES],
     ),
     WrongAnswer(
-        answer_id="12_token_embeddings",
+        answer_id="13_token_embeddings",
         source=(
             "def token_embeddings(model, tokenizer, text):\n"
             "    batch = tokenizer(text)\n"
             "    with torch.no_grad():\n"
             "        return model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state\n"
         ),  # batch axis kept
-        fails=["12_token_embeddings_tests"],
+        fails=["13_token_embeddings_tests"],
         message="has shape (1, ",
     ),
     WrongAnswer(
-        answer_id="12_sentence_embeddings",
+        answer_id="13_sentence_embeddings",
         source=(
             "def sentence_embeddings(model, tokenizer, texts):\n"
             "    batch = tokenizer(texts)\n"
@@ -148,10 +148,10 @@ CASES = [
         ),  # padding averaged in
         fails=_SENTENCES,
         message="padding included",
-        passes=["12_count_wordpieces_tests", "12_token_embeddings_tests"],
+        passes=["13_count_wordpieces_tests", "13_token_embeddings_tests"],
     ),
     WrongAnswer(
-        answer_id="12_sentence_embeddings",
+        answer_id="13_sentence_embeddings",
         source=(
             "def sentence_embeddings(model, tokenizer, texts):\n"
             "    batch = tokenizer(texts)\n"
@@ -162,27 +162,27 @@ CASES = [
         message="[CLS] vector",
     ),
     WrongAnswer(
-        answer_id="12_closer",
+        answer_id="13_closer",
         source=(
             "def closer(model, tokenizer, query, a, b):\n"
             "    e = sentence_embeddings(model, tokenizer, [query, a, b])\n"
             "    similarity = F.cosine_similarity(e[:1], e[1:], dim=-1)\n"
             "    return 'a' if similarity[0] < similarity[1] else 'b'\n"  # picks the less similar text
         ),
-        fails=["12_closer_tests"],
+        fails=["13_closer_tests"],
         message="the higher one",
         passes=_SENTENCES,
     ),
     # ---------------------------------------------------------------- Implementation: attention
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention(_SPLIT, _MERGE, _SCORES, tail="    return out\n"),  # no output projection
         fails=_ATTENTION,
         message="without the output projection",
         passes=_BLOCK,
     ),
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention("t.reshape(B, T, Dh, H).permute(0, 3, 1, 2)",  # heads on the wrong axis of d_model
                           "(weights @ v).permute(0, 2, 3, 1).reshape(B, T, D)", _SCORES),
         fails=_ATTENTION,
@@ -190,64 +190,64 @@ CASES = [
         passes=_BLOCK,
     ),
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention("t.reshape(B, H, T, Dh)", "(weights @ v).reshape(B, T, D)", _SCORES),  # no transpose
         fails=_ATTENTION,
         message="without the transpose",
     ),
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention(_SPLIT, _MERGE, "q @ k.transpose(-2, -1)"),  # no scaling
         fails=_ATTENTION,
         message="not divided by sqrt(head_dim)",
     ),
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention(_SPLIT, _MERGE, "q @ k.transpose(-2, -1) / math.sqrt(D)"),  # scaled by the model width
-        fails=["12_attention_tests", "12_attention_tests_mask", "12_attention_tests_hidden"],
+        fails=["13_attention_tests", "13_attention_tests_mask", "13_attention_tests_hidden"],
         message="sqrt(d_model) instead of sqrt(head_dim)",
     ),
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention(_SPLIT, _MERGE, _SCORES, mask="scores = scores.masked_fill(mask, float('-inf'))"),
-        fails=["12_attention_tests_mask"],
+        fails=["13_attention_tests_mask"],
         message="True in a mask means 'may attend'",
-        passes=["12_attention_tests", "12_attention_tests_hidden", *_BLOCK],
+        passes=["13_attention_tests", "13_attention_tests_hidden", *_BLOCK],
     ),
     WrongAnswer(
-        answer_id="12_my_self_attention",
+        answer_id="13_my_self_attention",
         source=_attention(_SPLIT, _MERGE, _SCORES, mask="pass"),  # mask ignored
-        fails=["12_attention_tests_mask"],
+        fails=["13_attention_tests_mask"],
         message="the mask ignored",
-        passes=["12_attention_tests", "12_attention_tests_hidden"],
+        passes=["13_attention_tests", "13_attention_tests_hidden"],
     ),
     # ---------------------------------------------------------------- Implementation: encoder block
     WrongAnswer(
-        answer_id="12_encoder_block_forward",
+        answer_id="13_encoder_block_forward",
         source=_block(post=_PRE, pre=_POST),  # pre-LN and post-LN swapped
         fails=_BLOCK,
         message="pre-LN and post-LN mixed up",
         passes=_ATTENTION,
     ),
     WrongAnswer(
-        answer_id="12_encoder_block_forward",
+        answer_id="13_encoder_block_forward",
         source=_block(post=_POST, pre=_POST),  # always post-LN: norm_first ignored
-        fails=["12_block_tests_pre_ln", "12_block_tests_hidden"],
+        fails=["13_block_tests_pre_ln", "13_block_tests_hidden"],
         message="pre-LN and post-LN mixed up",
-        passes=["12_block_tests_post_ln"],
+        passes=["13_block_tests_post_ln"],
     ),
     WrongAnswer(
-        answer_id="12_encoder_block_forward",
+        answer_id="13_encoder_block_forward",
         source=_block(post=_POST, pre="x = norm(x, 1)\nx = x + attn(x)\nx = norm(x, 2)\nx = x + ff(x)"),
-        fails=["12_block_tests_pre_ln", "12_block_tests_hidden"],
+        fails=["13_block_tests_pre_ln", "13_block_tests_hidden"],
         message="residual taken from the normalised x",
-        passes=["12_block_tests_post_ln"],
+        passes=["13_block_tests_post_ln"],
     ),
     WrongAnswer(
-        answer_id="12_encoder_block_forward",
+        answer_id="13_encoder_block_forward",
         source=_block(post="x = norm(attn(x), 1)\nx = norm(ff(x), 2)", pre=_PRE),  # post-LN without residuals
-        fails=["12_block_tests_post_ln"],
+        fails=["13_block_tests_post_ln"],
         message="no residual connections",
-        passes=["12_block_tests_pre_ln"],
+        passes=["13_block_tests_pre_ln"],
     ),
 ]
