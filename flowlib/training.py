@@ -78,13 +78,16 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_ratio: flo
 class History:
     """What :func:`train` measured.
 
-    ``steps``/``losses``: the training loss at every step. ``eval_steps``/``eval_losses``: the
+    ``steps``/``losses``: the training loss at every step; ``grad_norms``: the global gradient norm
+    at every step, before clipping; ``lrs``: the learning rate every step used. ``eval_steps``/``eval_losses``: the
     held-out loss at each evaluation; ``eval_metrics`` maps each other metric the ``eval_fn``
     returned (e.g. ``"accuracy"``) to its values at ``eval_steps``. ``seconds``: wall time.
     """
 
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
     eval_steps: list[int] = field(default_factory=list)
     eval_losses: list[float] = field(default_factory=list)
     eval_metrics: dict[str, list[float]] = field(default_factory=dict)
@@ -158,7 +161,9 @@ class Trainer:
 
     ``step(batch)`` moves the batch to the device, computes ``loss_fn(model, batch)`` (under bf16
     autocast when ``autocast``), back-propagates, clips, steps AdamW and the schedule, and returns the
-    loss as a detached tensor: no ``.item()``, so nothing waits for the device.
+    loss as a detached tensor: no ``.item()``, so nothing waits for the device. After a step,
+    ``grad_norm`` holds that step's global gradient norm before clipping (a 0-d tensor) and ``last_lr``
+    the learning rate it used.
     """
 
     def __init__(
@@ -190,6 +195,8 @@ class Trainer:
         self.optimizer = _optimizer(model, lr, weight_decay, tuple(betas), self.device)  # type: ignore[arg-type]
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio))
         self._params = [p for p in model.parameters() if p.requires_grad]
+        self.grad_norm: torch.Tensor | None = None
+        self.last_lr = lr
 
     def step(self, batch: Any) -> torch.Tensor:
         batch = to_device(batch, self.device)
@@ -200,7 +207,10 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self._params, self.clip_norm, foreach=True)
+            norm = torch.nn.utils.clip_grad_norm_(self._params, self.clip_norm, foreach=True)
+        else:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in self._params if p.grad is not None], foreach=True)
+        self.grad_norm, self.last_lr = norm.detach(), self.schedule.get_last_lr()[0]
         self.optimizer.step()
         self.schedule.step()
         return loss.detach()
@@ -246,7 +256,7 @@ def train(
     model.train()
     stream = _batch_stream(batches)
     history = History()
-    pending: list[torch.Tensor] = []  # losses not yet read back from the device
+    pending: list[torch.Tensor] = []  # (loss, gradient norm) pairs not yet read back from the device
     sync_every = max(1, min(eval_every or 1, 25))
     start = time.perf_counter()
     desc = "training (bf16 autocast)" if trainer.autocast else "training"
@@ -255,7 +265,8 @@ def train(
     def read_back() -> None:
         if not pending:
             return
-        values = torch.stack(pending).float().tolist()
+        pairs = torch.stack(pending).float().tolist()
+        values = [loss for loss, _ in pairs]
         first = len(history.losses) + 1
         pending.clear()
         for offset, value in enumerate(values):
@@ -265,13 +276,16 @@ def train(
                 )
         history.steps.extend(range(first, first + len(values)))
         history.losses.extend(values)
+        history.grad_norms.extend(norm for _, norm in pairs)
 
     for step in bar:
         batch = next(stream, None)
         if batch is None:
             read_back()
             raise ValueError(f"batches ran out after {step - 1} of {steps} steps; pass an endless iterator or fewer steps")
-        pending.append(trainer.step(batch))
+        loss = trainer.step(batch)
+        pending.append(torch.stack([loss.float(), trainer.grad_norm.float()]))  # type: ignore[union-attr]
+        history.lrs.append(trainer.last_lr)
         evaluate = eval_fn is not None and (step % eval_every == 0 or step == steps)
         if evaluate or step % sync_every == 0 or step == steps:
             read_back()

@@ -137,7 +137,7 @@ def test_losses_are_read_back_in_batches_not_every_step(monkeypatch):
     monkeypatch.setattr(torch.Tensor, "item", lambda self: pytest.fail("train() called .item() in the loop"))
     monkeypatch.setattr(torch.Tensor, "tolist", lambda self: reads.append(self.numel()) or real_tolist(self))
     _, history = fit(steps=60, eval_every=30)
-    assert reads == [25, 25, 10]  # every 25 steps and at the end, never per step
+    assert reads == [50, 50, 20]  # (loss, gradient norm) pairs every 25 steps and at the end, never per step
     assert history.steps == list(range(1, 61)) and len(history.losses) == 60
 
 
@@ -159,3 +159,17 @@ def test_bf16_autocast_follows_the_cpu_and_is_reported(monkeypatch, capsys):
     monkeypatch.setenv("FLOWLIB_BF16", "1")
     history = train(torch.nn.Linear(4, 1), tensor_batches(x, y, batch_size=32), mse, steps=20, lr=0.1)
     assert "bf16 autocast" in capsys.readouterr().err and len(history.losses) == 20
+
+
+def test_history_records_the_gradient_norm_before_clipping_and_the_learning_rate():
+    _, clipped = fit(steps=40, clip_norm=1e-3, warmup_steps=4)
+    _, free = fit(steps=40, clip_norm=None, warmup_steps=4)
+    assert clipped.lrs == pytest.approx([0.1 * warmup_cosine(s, 40, 4) for s in range(40)])
+    assert len(clipped.grad_norms) == len(free.grad_norms) == 40
+    assert clipped.grad_norms[0] == pytest.approx(free.grad_norms[0]) and clipped.grad_norms[0] > 1e-3  # same first step
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    x, y = next(tensor_batches(*regression(), batch_size=32))
+    mse(model, (x, y)).backward()
+    by_hand = torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
+    assert free.grad_norms[0] == pytest.approx(by_hand, rel=1e-5)
