@@ -1,7 +1,10 @@
 """The grading round trip, run with nbgrader itself in a scratch copy of the course.
 
 1. Releasing ``solutions/`` reproduces the committed ``notebooks/`` byte for byte.
-2. Autograding the solutions as a submission gives full marks on every autograded cell.
+2. Autograding the solutions as a submission gives full marks on every autograded cell, and
+   every cell of every solution runs cleanly in the sandbox (the grader's reference run refuses
+   a solution with a failing cell: a claim that no longer holds, a cell past its limit). This is
+   where the solution notebooks are executed; nbval executes the student notebooks.
 3. Autograding the unanswered release gives 0 and does not crash.
 4. A correct answer that prints and warns keeps its points.
 5. Feedback and CSV export work on the result; the instructor's real gradebook is untouched.
@@ -24,7 +27,7 @@ NOISY = "00_getting_started"  # the lesson whose answer we make print and warn
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
+def graded(tmp_path_factory):
     """A scratch course: solutions and config copied, notebooks released, three students graded."""
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "solutions", root / "solutions")
@@ -46,8 +49,12 @@ def course(tmp_path_factory) -> Path:
             cell["source"] = body
     (root / "submitted" / "noisy" / NOISY).mkdir(parents=True)
     (root / "submitted" / "noisy" / NOISY / f"{NOISY}.ipynb").write_text(json.dumps(noisy))
-    instructor.autograde(root)
-    return root
+    return root, instructor.autograde(root)
+
+
+@pytest.fixture(scope="module")
+def course(graded) -> Path:
+    return graded[0]
 
 
 def _autograded_scores(root: Path, student: str, lesson: str) -> dict[str, tuple[float, float]]:
@@ -94,6 +101,16 @@ def test_student_notebooks_hide_solutions_and_hidden_tests(course):
         text = notebook.read_text()
         for marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "=== BEGIN MARK SCHEME ==="):
             assert marker not in text, f"{notebook.name} leaks {marker!r}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_solution_runs_cleanly_in_the_sandbox(graded, lesson, record_property):
+    root, run = graded
+    refused = [r.reason for r in run.refused if r.lesson == lesson]
+    assert not refused, f"the grader refused to grade {lesson}: {refused}"
+    report = json.loads((root / "reports" / lesson / "reference.json").read_text())
+    # the solution's time, top to bottom, in the sandbox (conftest.py prints it with nbval's times)
+    record_property("notebook_seconds", {f"solutions/{lesson}/{lesson}.ipynb (graded run)": report["seconds"]})
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

@@ -122,8 +122,9 @@ def grade(job: Job) -> Report:
 def reference(lesson: Lesson) -> dict[str, list[dict[str, Any]]]:
     """Run the solution in the sandbox and keep what every test cell's checks reported.
 
-    Raises :class:`SolutionFails` naming each test cell the solution fails, or any cell that
-    trips the grader's tamper checks (a bug of the lesson or of the grader, never the learner's).
+    Raises :class:`SolutionFails` naming each test cell the solution fails, any other cell that
+    does not run cleanly (a claim that no longer holds, a cell past its time limit), or any cell
+    that trips the grader's tamper checks (a bug of the lesson or of the grader, never the learner's).
     """
     notebook = json.dumps(lesson.source).encode()
     plan = screen.plan(lesson.source, lesson.released, lesson.source)
@@ -132,6 +133,8 @@ def reference(lesson: Lesson) -> dict[str, list[dict[str, Any]]]:
     records = {c.grade_id: r.records for c, r in zip(plan.cells, executed.runs) if c.role == "test"}
     problems = [f"{c.grade_id}: {decide_cell(c, r, r.records) or r.error}" for c, r in zip(plan.cells, executed.runs)
                 if c.role == "test" and (r.status != "ok" or decide_cell(c, r, r.records))]
+    problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs)
+                 if c.role != "test" and r.status != "ok"]
     problems += [f"{f.cell}: {f.kind}: {f.detail}" for f in executed.flags]
     if problems:
         raise SolutionFails(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))
