@@ -36,7 +36,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -446,7 +446,7 @@ def build(
     out: Path,
     *,
     wanted: Sequence[str] | None = None,
-    run: bool = True,
+    run: bool | Collection[str] = True,
     mathjax: Path | bool | None = None,
     cache: Path | None = None,
     jobs: int = 1,
@@ -455,6 +455,8 @@ def build(
 ) -> list[Path]:
     """Build the site into ``out`` (replaced); return the pages written, index first.
 
+    ``run``: execute every notebook (``True``), none (``False``: rendered as they are), or
+    only the lessons whose ids it holds.
     ``mathjax``: the MathJax file or tarball to use (default: cached, else fetched with npm);
     ``False`` builds without it (the math then shows as TeX source: for tests only).
     """
@@ -467,11 +469,13 @@ def build(
     index_nb = index_notebook(readme, all_lessons)  # fails early if the README's table lacks a lesson
 
     started = time.monotonic()
-    if run:
-        done = execute([lesson.notebook for lesson in all_lessons], timeout, jobs, log)
-        executed = {lesson.id: done[lesson.notebook] for lesson in all_lessons}
-    else:
-        executed = {lesson.id: nbformat.read(lesson.notebook, as_version=4) for lesson in all_lessons}
+    if not isinstance(run, bool) and set(run) - {lesson.id for lesson in all_lessons}:
+        raise SiteError(f"asked to execute unknown lesson(s) {sorted(set(run) - {l.id for l in all_lessons})}; "
+                        f"expected some of {[lesson.id for lesson in all_lessons]}")
+    running = [lesson for lesson in all_lessons if run is True or (run is not False and lesson.id in run)]
+    done = execute([lesson.notebook for lesson in running], timeout, jobs, log) if running else {}
+    executed = {lesson.id: done[lesson.notebook] if lesson.notebook in done else nbformat.read(lesson.notebook, as_version=4)
+                for lesson in all_lessons}
 
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -133,3 +133,23 @@ def test_export_tables_and_picture(course):
         assert (course / f"grades{suffix}").is_file(), suffix
     text = target.read_text()
     assert '"Bob Smith"' in text and "not submitted" not in text.split("\n")[1]
+
+
+def test_a_solution_whose_claim_fails_is_refused_before_any_learner_is_graded(tmp_path):
+    """The grader's reference run executes the whole solution: a failing cell that is no test
+    (here a claim that no longer holds) stops the lesson's grading, naming the cell."""
+    root = scratch_course(tmp_path, LESSON)
+    solution = root / "solutions" / LESSON / f"{LESSON}.ipynb"
+    notebook = json.loads(solution.read_text())
+    notebook["cells"].insert(3, {"cell_type": "code", "execution_count": None, "id": "00_broken_claim",
+                                 "metadata": {"tags": ["claim"]}, "outputs": [],
+                                 "source": "assert 0.5 > 0.9, 'the claim no longer holds'"})
+    solution.write_text(json.dumps(notebook))
+    instructor.release(root, [LESSON], force=True)
+    released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
+    (root / "submitted" / "ada" / LESSON).mkdir(parents=True)
+    (root / "submitted" / "ada" / LESSON / f"{LESSON}.ipynb").write_text(json.dumps(_notebook(released, RIGHT)))
+    run = instructor.autograde(root)
+    assert not run.reports, "a learner was graded against a broken solution"
+    (refusal,) = run.refused
+    assert "00_broken_claim" in refusal.reason and "the claim no longer holds" in refusal.reason, refusal.reason
