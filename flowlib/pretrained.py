@@ -6,11 +6,11 @@
   process and shared.
 * :func:`encoder_from_hf_bert` — the same weights in flowlib's :class:`~flowlib.models.BertEncoder`.
 * :func:`gpt_from_hf_gpt2` — a Hugging Face GPT-2 in flowlib's :class:`~flowlib.models.GPT`.
+  (Both directions, with heads and tokenizers: :mod:`flowlib.hf_format`.)
 * :func:`load_char_gpt` — the small character GPT trained on Python's docs by
   ``recipes/char_gpt_pydoc.py``.
-
-flowlib's models use the Hugging Face parameter layout one to one (see their docstrings), so a
-conversion is a renaming, plus a transpose for GPT-2's ``Conv1D`` layers (weight ``(in, out)``).
+* :func:`course_model_path` — the folder of a course-trained model in Hugging Face format
+  (``checkpoints/hf/<name>``: config, safetensors, tokenizer), for ``from_pretrained`` and ``pipeline``.
 
 Importing this module changes nothing for the rest of the process: Hugging Face's settings
 (offline mode, progress bars) stay as the learner's own code left them.
@@ -29,7 +29,8 @@ from typing import Any
 
 import torch
 
-from flowlib.models import GPT, BertConfig, BertEncoder, GPTConfig
+from flowlib.hf_format import bert_from_hf, gpt_from_hf
+from flowlib.models import GPT, BertEncoder, GPTConfig
 from flowlib.tokenizers import CharTokenizer, WordPieceTokenizer
 from flowlib.training import default_device
 
@@ -40,10 +41,14 @@ __all__ = [
     "encoder_from_hf_bert",
     "gpt_from_hf_gpt2",
     "CHAR_GPT_PATH",
+    "course_model_path",
     "load_char_gpt",
 ]
 
-CHAR_GPT_PATH = Path(__file__).resolve().parent.parent / "checkpoints" / "char_gpt_pydoc.pt"
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+CHAR_GPT_PATH = CHECKPOINTS / "char_gpt_pydoc.pt"
+HF_CHECKPOINTS = CHECKPOINTS / "hf"
+COURSE_MODEL_RECIPES = {"pydoc-bert-mlm": "recipes/bert_mlm_pydoc.py", "pydoc-char-gpt2": "recipes/char_gpt2_hf.py"}
 
 
 def _require(module: str, pip_name: str) -> ModuleType:
@@ -109,100 +114,34 @@ def _load_minilm_once() -> tuple[Any, WordPieceTokenizer]:
     return model.eval(), WordPieceTokenizer(load_minilm_tokenizer())
 
 
-def _check_config(name: str, actual: Any, expected: Any, model: str) -> None:
-    if actual != expected:
-        raise ValueError(f"flowlib's {model} supports {name}={expected!r}; this Hugging Face model has {name}={actual!r}")
-
-
-def _device_of(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-@torch.no_grad()
 def encoder_from_hf_bert(hf_bert: Any) -> BertEncoder:
     """A flowlib :class:`BertEncoder` holding the weights of a Hugging Face BERT (in eval mode).
 
     ``hf_bert`` is a ``BertModel`` (or any ``BertFor...``; its heads are not copied). The result
-    reproduces ``hf_bert(...).last_hidden_state``.
+    reproduces ``hf_bert(...).last_hidden_state``. See :mod:`flowlib.hf_format` for every direction.
     """
-    bert = hf_bert.base_model
-    c = bert.config
-    _check_config("hidden_act", c.hidden_act, "gelu", "BertEncoder")
-    _check_config("position_embedding_type", getattr(c, "position_embedding_type", "absolute"), "absolute", "BertEncoder")
-    config = BertConfig(
-        vocab_size=c.vocab_size, max_len=c.max_position_embeddings, type_vocab_size=c.type_vocab_size,
-        d_model=c.hidden_size, n_heads=c.num_attention_heads, n_layers=c.num_hidden_layers,
-        d_ff=c.intermediate_size, dropout=c.hidden_dropout_prob, layer_norm_eps=c.layer_norm_eps,
-        pad_id=c.pad_token_id if c.pad_token_id is not None else 0,
-    )  # fmt: skip
-    hf = bert.state_dict()
-    state = {
-        "tok_emb.weight": hf["embeddings.word_embeddings.weight"],
-        "pos.weight": hf["embeddings.position_embeddings.weight"],
-        "type_emb.weight": hf["embeddings.token_type_embeddings.weight"],
-        "emb_norm.weight": hf["embeddings.LayerNorm.weight"],
-        "emb_norm.bias": hf["embeddings.LayerNorm.bias"],
-    }
-    renames = {
-        "self_attn.out_proj": "attention.output.dense",
-        "norm1": "attention.output.LayerNorm",
-        "ff.linear1": "intermediate.dense",
-        "ff.linear2": "output.dense",
-        "norm2": "output.LayerNorm",
-    }
-    for i in range(c.num_hidden_layers):
-        src, dst = f"encoder.layer.{i}.", f"stack.layers.{i}."
-        for kind in ("weight", "bias"):
-            qkv = [hf[f"{src}attention.self.{part}.{kind}"] for part in ("query", "key", "value")]
-            state[f"{dst}self_attn.in_proj.{kind}"] = torch.cat(qkv)
-            state.update({f"{dst}{ours}.{kind}": hf[f"{src}{theirs}.{kind}"] for ours, theirs in renames.items()})
-    model = BertEncoder(config)
-    model.load_state_dict(state, strict=True)
-    return model.to(_device_of(bert)).eval()
+    encoder = bert_from_hf(hf_bert, head=False)
+    assert isinstance(encoder, BertEncoder)
+    return encoder
 
 
-@torch.no_grad()
-def gpt_from_hf_gpt2(hf_gpt2: Any) -> GPT:
-    """A flowlib :class:`GPT` holding the weights of a Hugging Face ``GPT2LMHeadModel`` (in eval mode).
+gpt_from_hf_gpt2 = gpt_from_hf  # a Hugging Face GPT2LMHeadModel in flowlib's GPT (flowlib.hf_format)
 
-    GPT-2's ``Conv1D`` stores weights as ``(in, out)``, the transpose of ``nn.Linear``; its
-    ``c_attn`` packs W_Q, W_K, W_V side by side, which is exactly flowlib's ``in_proj`` once
-    transposed. Dropout is taken from ``resid_pdrop``.
+
+def course_model_path(name: str, must_exist: bool = True) -> Path:
+    """The folder of a course-trained model saved in Hugging Face format, under ``checkpoints/hf/``.
+
+    ``"pydoc-bert-mlm"`` (``recipes/bert_mlm_pydoc.py``) or ``"pydoc-char-gpt2"``
+    (``recipes/char_gpt2_hf.py``). Pass it to ``AutoTokenizer.from_pretrained``,
+    ``AutoModel...from_pretrained`` or ``pipeline(model=...)``: a local folder loads from disk only.
     """
-    c = hf_gpt2.config
-    _check_config("activation_function", c.activation_function, "gelu_new", "GPT")
-    _check_config("scale_attn_weights", c.scale_attn_weights, True, "GPT")
-    _check_config("scale_attn_by_inverse_layer_idx", c.scale_attn_by_inverse_layer_idx, False, "GPT")
-    _check_config("reorder_and_upcast_attn", c.reorder_and_upcast_attn, False, "GPT")
-    config = GPTConfig(
-        vocab_size=c.vocab_size, block_size=c.n_positions, n_layers=c.n_layer, n_heads=c.n_head,
-        d_model=c.n_embd, d_ff=c.n_inner, dropout=c.resid_pdrop, layer_norm_eps=c.layer_norm_epsilon,
-        activation="gelu_tanh", tie_embeddings=c.tie_word_embeddings, positions="learned",
-    )  # fmt: skip
-    hf = hf_gpt2.state_dict()
-    prefix = "transformer."
-    state = {
-        "tok_emb.weight": hf[f"{prefix}wte.weight"],
-        "pos.weight": hf[f"{prefix}wpe.weight"],
-        "stack.norm.weight": hf[f"{prefix}ln_f.weight"],
-        "stack.norm.bias": hf[f"{prefix}ln_f.bias"],
-        "lm_head.weight": hf["lm_head.weight"],
-    }
-    linears = {
-        "self_attn.in_proj": "attn.c_attn", "self_attn.out_proj": "attn.c_proj",
-        "ff.linear1": "mlp.c_fc", "ff.linear2": "mlp.c_proj",
-    }  # fmt: skip
-    norms = {"norm1": "ln_1", "norm2": "ln_2"}
-    for i in range(c.n_layer):
-        src, dst = f"{prefix}h.{i}.", f"stack.layers.{i}."
-        for ours, theirs in linears.items():
-            state[f"{dst}{ours}.weight"] = hf[f"{src}{theirs}.weight"].T  # Conv1D (in, out) -> Linear (out, in)
-            state[f"{dst}{ours}.bias"] = hf[f"{src}{theirs}.bias"]
-        for ours, theirs in norms.items():
-            state.update({f"{dst}{ours}.{kind}": hf[f"{src}{theirs}.{kind}"] for kind in ("weight", "bias")})
-    model = GPT(config)
-    model.load_state_dict(state, strict=True)
-    return model.to(_device_of(hf_gpt2)).eval()
+    path = HF_CHECKPOINTS / name
+    if must_exist and not (path / "config.json").is_file():
+        known = sorted(p.name for p in HF_CHECKPOINTS.iterdir() if (p / "config.json").is_file()) if HF_CHECKPOINTS.is_dir() else []
+        recipe = COURSE_MODEL_RECIPES.get(name)
+        how = f"make it with `python {recipe}`" if recipe else f"the course ships {known}"
+        raise FileNotFoundError(f"no course model {name!r} in {HF_CHECKPOINTS}; {how}")
+    return path
 
 
 def load_char_gpt(path: str | Path = CHAR_GPT_PATH, device: torch.device | str | None = None) -> tuple[GPT, CharTokenizer]:
