@@ -5,7 +5,9 @@
    every cell of every solution runs cleanly in the sandbox (the grader's reference run refuses
    a solution with a failing cell: a claim that no longer holds, a cell past its limit). This is
    where the solution notebooks are executed; nbval executes the student notebooks.
-3. Autograding the unanswered release gives 0 and does not crash.
+3. Unanswered exercises earn nothing: in this process for every lesson (each answer replaced by
+   its released stub, every visible and hidden test run), and through the whole grader for the
+   unanswered releases of BLANK_GRADED.
 4. A correct answer that prints and warns keeps its points.
 5. Feedback and CSV export work on the result; the instructor's real gradebook is untouched.
 """
@@ -20,10 +22,12 @@ import pytest
 from nbgrader.api import Gradebook
 
 from flowlib import instructor
+from flowlib.grading import score_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = instructor.lessons(ROOT)
 NOISY = "00_getting_started"  # the lesson whose answer we make print and warn
+BLANK_GRADED = ("00_getting_started", "02_self_attention")  # unanswered releases graded end to end
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +40,8 @@ def graded(tmp_path_factory):
     for lesson in LESSONS:
         name = f"{lesson}/{lesson}.ipynb"
         for student, source in (("reference", root / "solutions" / name), ("blank", root / "notebooks" / name)):
+            if student == "blank" and lesson not in BLANK_GRADED:
+                continue
             (root / "submitted" / student / lesson).mkdir(parents=True)
             shutil.copy2(source, root / "submitted" / student / name)
     noisy = json.loads((root / "solutions" / NOISY / f"{NOISY}.ipynb").read_text())
@@ -121,11 +127,24 @@ def test_solutions_score_full_marks(course, lesson):
     assert not short, f"the solution of {lesson} loses points on {short}"
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+@pytest.mark.parametrize("lesson", BLANK_GRADED)
 def test_unanswered_release_scores_zero(course, lesson):
     scores = _autograded_scores(course, "blank", lesson)
+    assert scores, f"the unanswered {lesson} was not graded"
     earned = {name: s for name, s in scores.items() if s[0] != 0}
     assert not earned, f"an unanswered {lesson} earns points on {earned}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_no_test_gives_points_to_an_unanswered_exercise(lesson):
+    """Every test cell, hidden ones too, run against the released stubs: none may pass."""
+    released = json.loads((ROOT / "notebooks" / lesson / f"{lesson}.ipynb").read_text())
+    stubs = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in released["cells"]
+             if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution")}
+    results = score_notebook(ROOT / "solutions" / lesson / f"{lesson}.ipynb", replace=stubs)
+    assert results, f"{lesson} has no autograded test cells"
+    earned = {grade_id: r.points for grade_id, r in results.items() if r.points or r.passed}
+    assert not earned, f"unanswered, {lesson} still earns points on {earned}"
 
 
 def test_a_correct_answer_that_prints_and_warns_keeps_its_points(course):
