@@ -1,0 +1,70 @@
+"""flowlib.finetuning: a deterministic, balanced, leak-free docstring task, and the encoder helpers."""
+
+import pytest
+import torch
+from torch import nn
+
+from flowlib import finetuning
+
+
+@pytest.fixture(scope="module")
+def task():
+    return finetuning.docstring_dataset(seed=0)
+
+
+def test_sizes_balance_and_determinism(task):
+    assert task.classes == finetuning.MODULES
+    assert set(task.counts().values()) == {(60, 40)}
+    again = finetuning.docstring_dataset(seed=0)
+    assert again == task
+    assert finetuning.docstring_dataset(seed=1).test_texts != task.test_texts
+
+
+def test_labels_are_the_defining_package(task):
+    for text, label, name in zip(task.train_texts + task.test_texts, task.train_labels + task.test_labels,
+                                 task.train_names + task.test_names):
+        assert name.split(":")[0].split(".")[0] == task.classes[label]
+        assert len(text.split()) >= 4
+
+
+def test_no_near_copy_crosses_the_split(task):
+    start = lambda t: " ".join(__import__("re").findall(r"[a-z0-9]+", t.lower())[:6])
+    member = lambda n: n.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+    assert not {start(t) for t in task.train_texts} & {start(t) for t in task.test_texts}
+    train_members = {(lab, member(n)) for lab, n in zip(task.train_labels, task.train_names)}
+    assert not train_members & {(lab, member(n)) for lab, n in zip(task.test_labels, task.test_names)}
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="test_fraction"):
+        finetuning.docstring_dataset(test_fraction=1.0)
+    with pytest.raises(ValueError, match="two or more"):
+        finetuning.docstring_dataset(modules=("email", "email"))
+    with pytest.raises(ValueError, match="usable docstrings"):
+        finetuning.docstring_dataset(modules=("json", "email"))
+
+
+class _TinyEncoder(nn.Module):
+    """Stands in for a Hugging Face encoder: ``(...).last_hidden_state`` and ``config.hidden_size``."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = type("Config", (), {"hidden_size": 3})()
+        self.emb = nn.Embedding(10, 3)
+
+    def forward(self, input_ids, attention_mask):
+        return type("Out", (), {"last_hidden_state": self.emb(input_ids)})()
+
+
+def test_embed_classifier_and_accuracy():
+    torch.manual_seed(0)
+    encoder = _TinyEncoder()
+    batch = {"input_ids": torch.tensor([[1, 2, 0], [3, 0, 0]]), "attention_mask": torch.tensor([[1, 1, 0], [1, 0, 0]])}
+    vectors = finetuning.embed(encoder, batch, batch_size=1)
+    torch.testing.assert_close(vectors[1], encoder.emb.weight[3].detach())
+    torch.testing.assert_close(vectors[0], encoder.emb.weight[1:3].mean(0).detach())
+    model = finetuning.EncoderClassifier(encoder, n_classes=2)
+    predicted = model(**batch).argmax(-1)
+    assert finetuning.accuracy(model, batch, predicted) == 1.0
+    with pytest.raises(ValueError, match="2 texts but 3 labels"):
+        finetuning.accuracy(model, batch, [0, 1, 0])
