@@ -143,3 +143,24 @@ def test_calibration_plot_labels_do_not_overlap_and_are_8_points():
     overlapping = [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j and a.overlaps(b)]
     assert not overlapping
     assert not ax.get_legend().get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+
+
+def test_lesson_attention_grids_name_their_rows_as_the_prose_does():
+    """A grid drawn after prose about blocks says "block 0, head 1"; after prose about layers, "layer"."""
+    import json
+    import re
+    from pathlib import Path
+
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parent.parent / "solutions").glob("*/*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        for before, cell in zip(cells, cells[1:]):
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or "plot_attention_grid(" not in source:
+                continue
+            prose = "".join(before["source"]).lower()
+            says = {word for word in ("block", "layer") if re.search(rf"\b{word}s?\b", prose)}
+            named = "block" if re.search(r"row_name\s*=\s*[\"']block", source) else "layer"
+            assert not says or named in says, f"{path.name}, cell {cell.get('id')}: the prose says {says}, the figure {named!r}"
+            checked += 1
+    assert checked >= 2
