@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import os
 import platform
 import time
@@ -35,7 +36,7 @@ import torch.nn.functional as F
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from flowlib import data, finetuning, lora
+from flowlib import finetuning, lora
 from flowlib.pretrained import load_minilm
 from flowlib.training import seed_everything, train
 
@@ -49,8 +50,7 @@ EXTRA_RANKS = (1, 4)
 
 def classification_loss(model, batch):
     ids, mask, labels = batch
-    longest = int(mask.sum(dim=1).max())
-    return F.cross_entropy(model(ids[:, :longest], mask[:, :longest]), labels)
+    return F.cross_entropy(model(ids, mask), labels)
 
 
 def run_seed(seed: int) -> list[dict]:
@@ -81,7 +81,7 @@ def run_seed(seed: int) -> list[dict]:
     record("frozen MiniLM + linear head", head.score(E_test.numpy(), task.test_labels), head.coef_.size + head.intercept_.size, start)
 
     def batches():
-        return data.tensor_batches(train_batch["input_ids"], train_batch["attention_mask"], y_train, batch_size=BATCH, seed=seed)
+        return finetuning.length_batches(train_batch, y_train, batch_size=BATCH, seed=seed)
 
     def start_from_probe(model):
         with torch.no_grad():
@@ -93,7 +93,7 @@ def run_seed(seed: int) -> list[dict]:
         start = time.perf_counter()
         seed_everything(seed)
         full = start_from_probe(finetuning.EncoderClassifier(copy.deepcopy(minilm), len(task.classes)))
-        history = train(full, batches(), classification_loss, steps=epochs * len(y_train) // BATCH, lr=FULL_LR, seed=seed,
+        history = train(full, batches(), classification_loss, steps=epochs * math.ceil(len(y_train) / BATCH), lr=FULL_LR, seed=seed,
               progress=False, autocast=False)
         label = "" if epochs == EPOCHS else f", {epochs} epochs"
         record(f"full fine-tuning{label}", finetuning.accuracy(full, test_batch, y_test), lora.count_parameters(full)[0], start, history)
@@ -105,7 +105,7 @@ def run_seed(seed: int) -> list[dict]:
         adapted = start_from_probe(finetuning.EncoderClassifier(copy.deepcopy(minilm), len(task.classes)))
         lora.add_lora(adapted.encoder, targets=("query", "value"), r=r, alpha=LORA_ALPHA * r / LORA_R, seed=seed)
         adapted.head.requires_grad_(True)
-        history = train(adapted, batches(), classification_loss, steps=epochs * len(y_train) // BATCH, lr=LORA_LR, seed=seed,
+        history = train(adapted, batches(), classification_loss, steps=epochs * math.ceil(len(y_train) / BATCH), lr=LORA_LR, seed=seed,
               progress=False, autocast=False)
         label = "" if epochs == EPOCHS else f", {epochs} epochs"
         record(f"LoRA r={r} on W_Q, W_V{label}", finetuning.accuracy(adapted, test_batch, y_test), lora.count_parameters(adapted)[0], start, history)

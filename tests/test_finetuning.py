@@ -68,3 +68,19 @@ def test_embed_classifier_and_accuracy():
     assert finetuning.accuracy(model, batch, predicted) == 1.0
     with pytest.raises(ValueError, match="2 texts but 3 labels"):
         finetuning.accuracy(model, batch, [0, 1, 0])
+
+
+def test_length_batches_cover_each_epoch_with_little_padding():
+    lengths = torch.tensor([1, 5, 2, 5, 3, 1, 4, 2, 3])
+    mask = (torch.arange(5)[None, :] < lengths[:, None]).long()
+    batch = {"input_ids": mask * torch.arange(1, 10)[:, None], "attention_mask": mask}
+    stream = finetuning.length_batches(batch, torch.arange(9), batch_size=4, seed=0)
+    epoch = [next(stream) for _ in range(3)]                      # 9 texts in batches of 4: 4 + 4 + 1
+    assert sorted(torch.cat([labels for _, _, labels in epoch]).tolist()) == list(range(9))
+    for ids, m, labels in epoch:
+        assert ids.shape[1] == int(lengths[labels].max())          # cut to the batch's longest text
+        assert torch.equal(ids, batch["input_ids"][labels, : ids.shape[1]]) and torch.equal(m.sum(1), lengths[labels])
+    again = finetuning.length_batches(batch, torch.arange(9), batch_size=4, seed=0)
+    assert all(torch.equal(next(again)[2], labels) for _, _, labels in epoch)
+    with pytest.raises(ValueError, match="9 texts but 2 labels"):
+        next(finetuning.length_batches(batch, torch.arange(2), batch_size=4))
