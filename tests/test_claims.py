@@ -25,6 +25,7 @@ LESSONS = [
     "05_variants_bert_gpt_t5",
     "06_flow_pipeline",
     "07_vision_transformers",
+    "08_tokenization",
     "10_generation_kv_cache",
 ]
 
