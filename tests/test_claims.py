@@ -27,6 +27,7 @@ LESSONS = [
     "07_vision_transformers",
     "08_tokenization",
     "10_generation_kv_cache",
+    "11_hugging_face",
 ]
 
 
