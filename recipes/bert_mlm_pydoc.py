@@ -1,6 +1,6 @@
 """Train a small BERT-style masked language model on Python's documentation, in Hugging Face format.
 
-    python recipes/bert_mlm_pydoc.py [--steps 3000] [--out checkpoints/hf/pydoc-bert-mlm]
+    python recipes/bert_mlm_pydoc.py [--steps 2000] [--out checkpoints/hf/pydoc-bert-mlm]
 
 1. A lowercasing WordPiece tokenizer (Hugging Face ``tokenizers``, BERT's pre-tokenizer and
    ``[CLS] ... [SEP]`` template) learnt on the training 90% of :func:`flowlib.data.pydoc_corpus`.
