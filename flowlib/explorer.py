@@ -142,6 +142,10 @@ def _sources(models: Mapping[str, Source] | None) -> dict[str, Source]:
     return {**MODELS, **(models or {})}
 
 
+def _title(name: str, source: Source) -> str:
+    return f"{name}, {'causal: a token sees only the past' if source.causal else 'each token sees both ways'}"
+
+
 def attention_for(model_name: str, sentence: str, models: Mapping[str, Source] | None = None) -> tuple[list[str], Tensor]:
     """``(tokens, weights)`` of ``model_name`` (a name in :data:`MODELS` or ``models``) on ``sentence``.
 
@@ -272,8 +276,9 @@ class AttentionExplorer:
         from IPython.display import display
 
         def show() -> None:
+            source = self.sources[self.model.value]
             fig = plot_token_attention(self.tokens, self.weights, self.layer.value, self.head.value, self.token.value,
-                                       title=self.model.value, row_name=self.sources[self.model.value].row_name)  # fmt: skip
+                                       title=_title(self.model.value, source), row_name=source.row_name)  # fmt: skip
             display(fig)
             plt.close(fig)
 
@@ -305,5 +310,5 @@ def explore_attention(
         display(AttentionExplorer(sources, model, sentence, layer, head, token).box)
         return
     tokens, weights = attention_for(model, sentence, sources)
-    plot_token_attention(tokens, weights, layer, head, token, title=model, row_name=sources[model].row_name)
+    plot_token_attention(tokens, weights, layer, head, token, title=_title(model, sources[model]), row_name=sources[model].row_name)
     plt.show()
