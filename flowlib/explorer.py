@@ -31,7 +31,9 @@ from flowlib.attention import MultiHeadAttention
 from flowlib.models import GPT
 from flowlib.viz import MIN_FONT, plot_attention
 
-__all__ = ["Source", "MODELS", "register", "flowlib_source", "attention_for", "plot_token_attention", "AttentionExplorer", "explore_attention"]
+__all__ = [
+    "Source", "MODELS", "register", "flowlib_source", "attention_for", "plot_token_attention", "AttentionExplorer", "explore_attention",
+]  # fmt: skip
 
 Attend = Callable[[str], tuple[list[str], Tensor]]
 
