@@ -25,6 +25,7 @@ LESSONS = [
     "05_variants_bert_gpt_t5",
     "06_flow_pipeline",
     "07_vision_transformers",
+    "09_training_dynamics",
     "08_tokenization",
     "10_generation_kv_cache",
     "11_hugging_face",
