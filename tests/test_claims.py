@@ -25,8 +25,8 @@ LESSONS = [
     "05_variants_bert_gpt_t5",
     "06_flow_pipeline",
     "07_vision_transformers",
-    "09_training_dynamics",
     "08_tokenization",
+    "09_training_dynamics",
     "10_generation_kv_cache",
     "11_hugging_face",
 ]
