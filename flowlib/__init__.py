@@ -8,10 +8,15 @@ One module per idea, named in the lessons' words::
     models       configs and whole models: encoder-decoder, GPT, BERT-style encoder, ViT, LSTM
     generation   greedy decoding and sampling (temperature, top-k), key/value cache
     tokenizers   character tokenizer and the pretrained WordPiece tokenizer
+    bpe          byte-pair encoding by hand: pair counts, one merge step, training, encoding
     data         the offline text corpus, seeded synthetic tasks, padding and batching
     training     the one training loop every lesson uses
-    pretrained   offline all-MiniLM-L6-v2, Hugging Face weight conversion
+    pretrained   offline all-MiniLM-L6-v2 and the course's models in Hugging Face's format
+    hf_format    flowlib's BERT and GPT to and from Hugging Face's BertForMaskedLM and GPT2LMHeadModel
+    finetuning   a labelled task from the standard library's docstrings, and fine-tuning helpers
+    lora         low-rank adaptation of a linear layer
     viz          attention heatmaps, positional-encoding plots, loss curves
+    explorer     an attention explorer (ipywidgets; a static picture when headless)
     grading      the checks exercise tests call, with feedback that teaches
     comparisons  how each check decides, on plain data (the learner's kernel and the grader)
     mistakes     the classic mistakes, implemented on purpose (bug gallery, feedback)
@@ -23,7 +28,7 @@ The course machinery (nothing a lesson imports)::
     doctor       is this machine ready for the course?
     validation   Validate's and ``flowlib check``'s points per exercise
     edition, released, update   the student edition, release protection, course updates
-    site         the lessons as a static website
+    site         the lessons as a static website (a subpackage: sources, pages, build)
     instructor   release, collect, autograde, feedback and grade export
     release_tags the course's own step of nbgrader's release
     grader       the grading engine (a subpackage: one module per step of a submission)
