@@ -29,6 +29,7 @@ LESSONS = [
     "09_training_dynamics",
     "10_generation_kv_cache",
     "11_hugging_face",
+    "12_fine_tuning",
 ]
 
 
