@@ -126,20 +126,20 @@ CASES = [
             "}\n"
         ),
         fails=["11_auto_class_tests"],
-        message="reading both sides",
+        message="predicts the next token",
     ),
     WrongAnswer(
         answer_id="11_auto_class",
         source=(
             "auto_class = {\n"
-            '    "sentence vectors for a search index (mean-pooled hidden states)": "BertModel",\n'
+            '    "sentence vectors for a search index (mean-pooled hidden states)": "AutoModelForSequenceClassification",\n'
             '    "continue a prompt one token at a time": "AutoModelForCausalLM",\n'
             '    "label each support ticket as bug, question or feature request": "AutoModelForSequenceClassification",\n'
             "    \"suggest the missing word in 'open the [MASK] in read mode'\": \"AutoModelForMaskedLM\",\n"
             "}\n"
         ),
         fails=["11_auto_class_tests"],
-        message="is not one of the options",
+        message="with no head on top",
     ),
     WrongAnswer(
         answer_id="11_auto_class",
