@@ -116,6 +116,12 @@ def test_screen_reads_code_without_running_it():
     assert screen.read_code("%time x = 1", setup, []) == []  # a magic is not reflection
     kinds = {kind for kind, _ in screen.read_code("y = torch.nn.functional.softmax(x, -1)", setup, ["softmax"])}
     assert kinds == {"delegation"}
+    # a bare call of a forbidden function that a course cell imported is delegation; the learner's own is not
+    course = screen.aliases("from transformers import pipeline")
+    assert screen.read_code("def fill(t):\n    return pipeline('fill-mask')(t)", setup, ["pipeline"], course) == [
+        ("delegation", "calls transformers.pipeline, which this exercise asks you to write yourself")]
+    assert screen.read_code("def softmax(x):\n    return x\ny = softmax(1)", setup, ["softmax"], course) == []
+    assert screen.read_code("def f(pipeline):\n    return pipeline(1)", setup, ["pipeline"], course) == []
 
 
 def test_plain_data_never_trusts_a_learner_object():

@@ -74,6 +74,7 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
     if extra_files:
         flags.append(screen.Flag("extra files", "", f"not copied into the sandbox: {', '.join(extra_files)}"))
     setup = screen.aliases("\n".join(c.source for c in plan.cells if c.cell_id.endswith("_setup")))
+    imported = screen.aliases("\n".join(c.source for c in plan.cells if c.role == "course"))
     forbidden = lesson.forbidden()
     first = None
     for index, cell in enumerate(plan.cells):
@@ -86,7 +87,7 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
         # an answer is held to its own exercise's rule; a helper cell to the rule of every exercise after it
         coming = [cell.exercise] if cell.role == "answer" else list(dict.fromkeys(c.exercise for c in plan.cells[index:] if c.role == "answer"))
         for exercise in coming:
-            for kind, detail in screen.read_code(cell.source, setup, forbidden.get(exercise, [])):
+            for kind, detail in screen.read_code(cell.source, setup, forbidden.get(exercise, []), imported):
                 if kind == "delegation":
                     flags.append(screen.Flag(kind, exercise, detail))
     return plan, flags, first

@@ -178,13 +178,19 @@ def _dotted(node: ast.AST, names: dict[str, str]) -> str:
     return ".".join(reversed(parts))
 
 
-def read_code(code: str, setup: dict[str, str], forbidden: list[str]) -> list[tuple[str, str]]:
-    """``[(kind, detail)]`` of what learner ``code`` does that it should not (see the module doc)."""
+def read_code(code: str, setup: dict[str, str], forbidden: list[str],
+              imported: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """``[(kind, detail)]`` of what learner ``code`` does that it should not (see the module doc).
+
+    ``imported``: the names the course's own cells import (``{"pipeline": "transformers.pipeline"}``),
+    so that a bare call of a forbidden function the lesson imported is seen for what it is.
+    """
     try:
         tree = ast.parse(TransformerManager().transform_cell(code))
     except SyntaxError:
         return []
     names = {**setup, **aliases(code)}
+    resolve = {**(imported or {}), **names}
     found: list[tuple[str, str]] = []
     rule = set(forbidden)
     dotted = [name for name in forbidden if "." in name]
@@ -214,8 +220,8 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str]) -> list[tu
             path = _dotted(node, names)
             if node.attr in RISKY.get(path.rsplit(".", 1)[0], ()):
                 found.append(("tampering", f"uses {path}, which an exercise answer has no use for"))
-            if banned(path, node.attr):
-                found.append(("delegation", f"calls {path}, which this exercise asks you to write yourself"))
+            if banned(_dotted(node, resolve), node.attr):
+                found.append(("delegation", f"calls {_dotted(node, resolve)}, which this exercise asks you to write yourself"))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
@@ -233,7 +239,20 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str]) -> list[tu
     for name in _module_level_stores(tree.body):
         if name in setup:
             found.append(("tampering", f"rebinds {name}, which the tests use"))
+    found += [("delegation", f"calls {target}, which this exercise asks you to write yourself")
+              for target in _bare_imported_uses(tree, resolve) if banned(target, target.rsplit(".", 1)[-1])]
     return list(dict.fromkeys(found))
+
+
+def _bare_imported_uses(tree: ast.AST, resolve: dict[str, str]) -> list[str]:
+    """What the bare names the code reads but never binds itself resolve to (``pipeline`` ->
+    ``transformers.pipeline``); a name the code assigns, defines or takes as an argument is its own."""
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    own |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in (*n.posonlyargs, *n.args, *n.kwonlyargs)}
+    roots = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}  # judged as attribute paths
+    return [resolve[n.id] for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+            and id(n) not in roots and n.id in resolve and n.id not in own]
 
 
 def _module_level_stores(body: list[ast.stmt]) -> list[str]:
