@@ -204,26 +204,31 @@ def _pretrained() -> Check:
 
 
 def _checkpoints(folder: Path | None = None) -> Check:
-    """The shipped checkpoints are real files torch can read (not missing, not git-LFS pointers)."""
+    """The shipped checkpoints are real files torch can read (not missing, not git-LFS pointers):
+    flowlib's ``*.pt`` and the Hugging Face folders' ``hf/*/model.safetensors``."""
     folder = course_folder() / "checkpoints" if folder is None else folder
-    files = sorted(folder.glob("*.pt")) if folder.is_dir() else []
+    files = sorted(folder.glob("*.pt")) + sorted(folder.glob("hf/*/model.safetensors")) if folder.is_dir() else []
     if not files:
         return Check("checkpoints", False, f"none in {folder}", "get the course folder again (git pull); each checkpoint's recipe is in recipes/")
     import torch
+    from safetensors.torch import load_file
 
     broken = []
     for file in files:
+        name = file.relative_to(folder).as_posix()
         try:
             with file.open("rb") as handle:
                 if handle.read(40).startswith(b"version https://git-lfs"):
-                    broken.append(f"{file.name} (a git-LFS pointer: run `git lfs pull`)")
+                    broken.append(f"{name} (a git-LFS pointer: run `git lfs pull`)")
                     continue
-            torch.load(file, map_location="cpu", weights_only=True)
+            load_file(file) if file.suffix == ".safetensors" else torch.load(file, map_location="cpu", weights_only=True)
         except Exception as error:
-            broken.append(f"{file.name} ({type(error).__name__}: {error})")
+            broken.append(f"{name} ({type(error).__name__}: {error})")
     if broken:
-        return Check("checkpoints", False, "; ".join(broken), f"re-make it with its recipe (`python recipes/{Path(broken[0].split()[0]).stem}.py`) or get the course folder again")
-    return Check("checkpoints", True, f"{len(files)} readable in {folder.name}/ ({', '.join(f.name for f in files)})")
+        first = Path(broken[0].split()[0])
+        recipe = f"`python recipes/{first.stem}.py`" if first.suffix == ".pt" else f"the recipe in recipes/ that makes {first.parent.name}"
+        return Check("checkpoints", False, "; ".join(broken), f"re-make it with its recipe ({recipe}) or get the course folder again")
+    return Check("checkpoints", True, f"{len(files)} readable in {folder.name}/ ({', '.join(f.relative_to(folder).as_posix() for f in files)})")
 
 
 def _config_dirs() -> list[Path]:

@@ -85,6 +85,19 @@ def test_checkpoint_problems_fail(tmp_path):
     assert "git lfs pull" in check.found
     (tmp_path / "char_gpt_pydoc.pt").write_bytes(b"\x00not a checkpoint")
     _failed(doctor_module._checkpoints(tmp_path))
+    (tmp_path / "char_gpt_pydoc.pt").unlink()
+    (tmp_path / "hf" / "pydoc-bert-mlm").mkdir(parents=True)
+    (tmp_path / "hf" / "pydoc-bert-mlm" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{broken}")
+    check = doctor_module._checkpoints(tmp_path)
+    _failed(check, "pydoc-bert-mlm")
+    assert "hf/pydoc-bert-mlm/model.safetensors" in check.found
+
+
+def test_the_shipped_checkpoints_are_all_checked():
+    check = doctor_module._checkpoints()
+    assert check.ok, check.found
+    assert "char_gpt_pydoc.pt" in check.found and "hf/pydoc-bert-mlm/model.safetensors" in check.found
+    assert "hf/pydoc-char-gpt2/model.safetensors" in check.found
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
