@@ -122,6 +122,8 @@ def test_screen_reads_code_without_running_it():
         ("delegation", "calls transformers.pipeline, which this exercise asks you to write yourself")]
     assert screen.read_code("def softmax(x):\n    return x\ny = softmax(1)", setup, ["softmax"], course) == []
     assert screen.read_code("def f(pipeline):\n    return pipeline(1)", setup, ["pipeline"], course) == []
+    # the grader drops from the course's imports what the learner's own cells define (their softmax is theirs)
+    assert screen.names_bound(["def softmax(x):\n    return x\nscale = 2", "y = 1", "not python("]) == {"softmax", "scale", "y"}
 
 
 def test_plain_data_never_trusts_a_learner_object():

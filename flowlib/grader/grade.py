@@ -74,7 +74,10 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
     if extra_files:
         flags.append(screen.Flag("extra files", "", f"not copied into the sandbox: {', '.join(extra_files)}"))
     setup = screen.aliases("\n".join(c.source for c in plan.cells if c.cell_id.endswith("_setup")))
+    # what the course's cells import, less the names the learner's own cells define (theirs win)
     imported = screen.aliases("\n".join(c.source for c in plan.cells if c.role == "course"))
+    for name in screen.names_bound(c.source for c in plan.cells if c.role in ("answer", "learner")):
+        imported.pop(name, None)
     forbidden = lesson.forbidden()
     first = None
     for index, cell in enumerate(plan.cells):

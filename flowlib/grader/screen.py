@@ -17,6 +17,7 @@ The learner's own code (answer cells and added cells) is read, never run, for:
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,6 +254,17 @@ def _bare_imported_uses(tree: ast.AST, resolve: dict[str, str]) -> list[str]:
     roots = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}  # judged as attribute paths
     return [resolve[n.id] for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
             and id(n) not in roots and n.id in resolve and n.id not in own]
+
+
+def names_bound(sources: Iterable[str]) -> set[str]:
+    """The names these cells bind at their top level (what later cells see as theirs)."""
+    bound: set[str] = set()
+    for source in sources:
+        try:
+            bound.update(_module_level_stores(ast.parse(TransformerManager().transform_cell(source)).body))
+        except SyntaxError:
+            continue
+    return bound
 
 
 def _module_level_stores(body: list[ast.stmt]) -> list[str]:
