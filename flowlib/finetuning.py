@@ -161,12 +161,14 @@ def encode(hf_tokenizer: Any, texts: Sequence[str], max_length: int = 64) -> dic
     return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
 
 
-def _by_length(batch: dict[str, Tensor], batch_size: int) -> Iterator[tuple[Tensor, dict[str, Tensor]]]:
-    """``(indices, chunk)``: ``batch_size`` texts of similar length at a time, cut to the longest of them."""
+def _by_length(batch: dict[str, Tensor], batch_size: int, order: Tensor | None = None) -> Iterator[tuple[Tensor, dict[str, Tensor]]]:
+    """``(indices, chunk)``: ``batch_size`` texts of similar length at a time, cut to the longest of them.
+
+    The texts are sorted by length; ``order`` (a permutation) decides the order among equal lengths.
+    """
     lengths = batch["attention_mask"].sum(dim=1)
-    order = torch.argsort(lengths, stable=True)
-    for start in range(0, len(order), batch_size):
-        indices = order[start : start + batch_size]
+    order = torch.argsort(lengths, stable=True) if order is None else order[torch.argsort(lengths[order], stable=True)]
+    for indices in order.split(batch_size):
         longest = int(lengths[indices].max())
         yield indices, {k: v[indices, :longest] for k, v in batch.items()}
 
@@ -193,15 +195,11 @@ def length_batches(batch: dict[str, Tensor], labels: Tensor, batch_size: int, se
     if len(labels) != len(batch["input_ids"]):
         raise ValueError(f"{len(batch['input_ids'])} texts but {len(labels)} labels")
     generator = torch.Generator().manual_seed(seed)
-    lengths = batch["attention_mask"].sum(dim=1)
     while True:
-        shuffled = torch.randperm(len(labels), generator=generator)
-        order = shuffled[torch.argsort(lengths[shuffled], stable=True)]
-        chunks = list(order.split(batch_size))
+        chunks = list(_by_length(batch, batch_size, order=torch.randperm(len(labels), generator=generator)))
         for i in torch.randperm(len(chunks), generator=generator).tolist():
-            indices = chunks[i]
-            longest = int(lengths[indices].max())
-            yield batch["input_ids"][indices, :longest], batch["attention_mask"][indices, :longest], labels[indices]
+            indices, part = chunks[i]
+            yield part["input_ids"], part["attention_mask"], labels[indices]
 
 
 class EncoderClassifier(nn.Module):
