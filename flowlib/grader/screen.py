@@ -221,8 +221,9 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str],
             path = _dotted(node, names)
             if node.attr in RISKY.get(path.rsplit(".", 1)[0], ()):
                 found.append(("tampering", f"uses {path}, which an exercise answer has no use for"))
-            if banned(_dotted(node, resolve), node.attr):
-                found.append(("delegation", f"calls {_dotted(node, resolve)}, which this exercise asks you to write yourself"))
+            resolved = _dotted(node, resolve)
+            if banned(resolved, node.attr):
+                found.append(("delegation", f"calls {resolved}, which this exercise asks you to write yourself"))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
