@@ -41,7 +41,7 @@ $(LAB_SETTINGS): jupyterlab/overrides.json | $(STAMP)
 
 ## site: the lessons as a static website in build/site (student notebooks executed; MathJax fetched once with npm)
 site: $(STAMP)
-	$(BIN)/python -m flowlib.site --out build/site
+	$(BIN)/python -m flowlib.course.site --out build/site
 
 ## lock: re-make requirements.lock from the top-level pins in requirements.txt (pip-tools, in .venv-lock/)
 lock:

@@ -33,7 +33,7 @@ c.GenerateAssignment.preprocessors = [
     "nbgrader.preprocessors.ClearMarkScheme",
     "nbgrader.preprocessors.ComputeChecksums",
     "nbgrader.preprocessors.CheckCellMetadata",
-    "flowlib.release_tags.TagExerciseCells",
+    "flowlib.course.release_tags.TagExerciseCells",
 ]
 
 # A correct answer that prints a warning keeps its points: nbgrader counts any stderr output

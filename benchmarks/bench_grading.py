@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flowlib import instructor  # noqa: E402
+from flowlib.course import instructor  # noqa: E402
 
 VARIANTS = ("solution", "solution", "blank", "stub-values")
 

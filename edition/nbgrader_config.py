@@ -1,7 +1,7 @@
 """nbgrader settings of the student edition: the Validate button, nothing of the instructor's.
 
 Validate runs your notebook from the top and, for every exercise whose tests fail, shows one
-short message and the points you have so far, exercise by exercise (flowlib.validation).
+short message and the points you have so far, exercise by exercise (flowlib.course.validation).
 """
 
 c = get_config()  # noqa: F821  (nbgrader provides get_config)
@@ -12,7 +12,7 @@ c.CourseDirectory.course_id = "transformers-course"
 c.Execute.timeout = 300
 
 try:
-    from flowlib import validation
+    from flowlib.course import validation
 except ImportError:  # flowlib is not installed in this environment: plain nbgrader messages
     pass
 else:

@@ -21,24 +21,15 @@ One module per idea, named in the lessons' words::
     comparisons  how each check decides, on plain data (the learner's kernel and the grader)
     mistakes     the classic mistakes, implemented on purpose (bug gallery, feedback)
 
-The course machinery (nothing a lesson imports)::
-
-    self_assessment  objectives and the learner's ratings (sliders, append-only log)
-    calibration  ratings beside exercise scores: progress and calibration pictures
-    doctor       is this machine ready for the course?
-    validation   Validate's and ``flowlib check``'s points per exercise
-    edition, released, update   the student edition, release protection, course updates
-    site         the lessons as a static website (a subpackage: sources, pages, build)
-    instructor   release, collect, autograde, feedback and grade export
-    release_tags the course's own step of nbgrader's release
-    grader       the grading engine (a subpackage: one module per step of a submission)
-    cli          the ``flowlib`` command
+The course machinery lives apart, in :mod:`flowlib.course` (the grading engine, the instructor's
+and the learner's commands, the self-assessment, the doctor): a lesson calls only
+``flowlib.doctor()`` and the self-assessment's ``rate``.
 
 Import the module you need: ``from flowlib import attention``.
 """
 
 __version__ = "0.1.0"
 
-from flowlib.doctor import doctor  # noqa: E402  (the one thing lesson 00 calls first)
+from flowlib.course.doctor import doctor  # noqa: E402  (the one thing lesson 00 calls first)
 
 __all__ = ["doctor", "__version__"]

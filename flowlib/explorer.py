@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from flowlib.attention import MultiHeadAttention
 from flowlib.models import GPT
-from flowlib.viz import MIN_FONT, plot_attention
+from flowlib.viz import MIN_FONT, plot_attention, widgets_available
 
 __all__ = [
     "Source", "MODELS", "register", "flowlib_source", "attention_for", "plot_token_attention", "AttentionExplorer", "explore_attention",
@@ -299,14 +299,12 @@ def explore_attention(
     ``FLOWLIB_NO_WIDGETS`` is not set; otherwise (or with ``widgets=False``) it draws one static
     picture of that choice.
     """
-    from flowlib.self_assessment import _widgets_available
-
     sources = _sources(models)
     model = model if model is not None else next(iter(sources))
     if model not in sources:
         raise ValueError(f"no model named {model!r}; the explorer knows {sorted(sources)}")
     sentence = sentence if sentence is not None else sources[model].example
-    if _widgets_available() if widgets is None else widgets:
+    if widgets_available() if widgets is None else widgets:
         from IPython.display import display
 
         display(AttentionExplorer(sources, model, sentence, layer, head, token).box)

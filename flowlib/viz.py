@@ -7,6 +7,7 @@ Axes (the Figure for grids); none calls ``plt.show()``. Colormaps are colour-bli
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -199,3 +200,17 @@ def plot_loss(history: History, title: str | None = None, ax: Axes | None = None
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)  # beside the curves, never on them
     ax.grid(alpha=0.3)
     return ax
+
+
+def widgets_available() -> bool:
+    """True when ipywidgets is installed, a Jupyter kernel runs (a frontend may render the
+    widgets) and ``FLOWLIB_NO_WIDGETS`` is not set; otherwise callers draw a static picture."""
+    if os.environ.get("FLOWLIB_NO_WIDGETS"):
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None

@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from flowlib import instructor
+from flowlib.course import instructor
 
 ROOT = Path(__file__).resolve().parents[1]
 

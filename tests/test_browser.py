@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from flowlib.cli import lab_command, lab_env
-from flowlib.self_assessment import load_objectives
+from flowlib.course.cli import lab_command, lab_env
+from flowlib.course.self_assessment import load_objectives
 from tests.browser_helpers import artifact, console_errors, free_port, require_chromium, start_chromium, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]

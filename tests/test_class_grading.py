@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from flowlib import instructor
+from flowlib.course import instructor
 from tests.scratch import scratch_course
 
 LESSON = "00_getting_started"
@@ -101,7 +101,7 @@ def test_a_second_run_resumes_and_one_learner_can_be_regraded(course):
 
 def test_kill_9_leaves_a_consistent_gradebook_and_a_resumable_run(course):
     _fresh(course)
-    command = [sys.executable, "-m", "flowlib.cli", "instructor", "autograde", "--jobs", "1"]
+    command = [sys.executable, "-m", "flowlib.course.cli", "instructor", "autograde", "--jobs", "1"]
     process = subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = ""
     deadline = time.monotonic() + 300
@@ -120,7 +120,7 @@ def test_kill_9_leaves_a_consistent_gradebook_and_a_resumable_run(course):
 
 
 def test_the_cli_says_what_was_refused_and_exits_3(course):
-    result = subprocess.run([sys.executable, "-m", "flowlib.cli", "instructor", "autograde"], cwd=course,
+    result = subprocess.run([sys.executable, "-m", "flowlib.course.cli", "instructor", "autograde"], cwd=course,
                             capture_output=True, text=True)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "gus" in result.stdout + result.stderr and "refused" in result.stdout + result.stderr

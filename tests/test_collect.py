@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from flowlib import cli, instructor
-from flowlib.grader import imports, lms
-from flowlib.grader.collect import (
+from flowlib.course import cli, instructor
+from flowlib.course.grader import imports, lms
+from flowlib.course.grader.collect import (
     ImportReport,
     Refusal,
     Submission,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlib import cli, edition, instructor, released, update, validation
+from flowlib.course import cli, edition, instructor, released, update, validation
 from tests.lab_server import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from flowlib import instructor
+from flowlib.course import instructor
 from tests.scratch import scratch_course
 
 LESSON = "00_getting_started"
@@ -42,7 +42,7 @@ def test_release_fetch_submit_collect_autograde(tmp_path):
     fetched.write_text(json.dumps(notebook))
     _nbgrader(learner, exchange, "submit", LESSON, f"--course={COURSE}")
 
-    result = subprocess.run([sys.executable, "-m", "flowlib.cli", "instructor", "collect", "--exchange", str(exchange),
+    result = subprocess.run([sys.executable, "-m", "flowlib.course.cli", "instructor", "collect", "--exchange", str(exchange),
                              "--course", COURSE], cwd=course, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     students = [p.name for p in (course / "submitted").iterdir()]

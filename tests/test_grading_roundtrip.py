@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from flowlib import instructor
+from flowlib.course import instructor
 from flowlib.grading import score_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def _autograded_scores(root: Path, student: str, lesson: str) -> dict[str, tuple
 def test_release_reproduces_the_committed_notebooks(course):
     import subprocess
 
-    from flowlib import released as last_release
+    from flowlib.course import released as last_release
 
     def files(folder):  # JupyterLab's .ipynb_checkpoints/ are no part of a release
         return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)

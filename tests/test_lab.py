@@ -16,8 +16,8 @@ from pathlib import Path
 import nbgrader
 import pytest
 
-from flowlib.cli import lab_command
-from flowlib.instructor import lessons
+from flowlib.course.cli import lab_command
+from flowlib.course.instructor import lessons
 from tests.lab_server import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]

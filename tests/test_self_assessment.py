@@ -16,8 +16,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from flowlib import calibration as cal  # noqa: E402
-from flowlib import self_assessment as sa  # noqa: E402
+from flowlib.course import calibration as cal  # noqa: E402
+from flowlib.course import self_assessment as sa  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OBJECTIVES_FILE = REPO / "self_assessment" / "objectives.json"
@@ -191,7 +191,7 @@ def test_rate_in_a_kernel_writes_nothing_and_raises_nothing(tmp_path):
     nbclient = pytest.importorskip("nbclient")
     lesson = tmp_path / "course" / "02_self_attention"
     lesson.mkdir(parents=True)
-    code = 'from flowlib.self_assessment import rate\nrate("02_self_attention")'
+    code = 'from flowlib.course.self_assessment import rate\nrate("02_self_attention")'
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     env_before = os.environ.pop(sa.COURSE_ENV, None)
     try:

@@ -1,4 +1,4 @@
-"""The lessons as a static site (``make site``, :mod:`flowlib.site`), built here from scratch.
+"""The lessons as a static site (``make site``, :mod:`flowlib.course.site`), built here from scratch.
 
 The site is built once for this module, as ``make site`` builds it, into a scratch folder, with
 the student notebooks of EXECUTED run (nbval runs every one of them already; these three show
@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from flowlib import site
+from flowlib.course import site
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE_CALL = re.compile(r"\bplt\.show\(\)|\bviz\.plot_\w+\(")

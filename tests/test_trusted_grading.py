@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from flowlib import comparisons, grading, instructor
+from flowlib import comparisons, grading
+from flowlib.course import instructor
 from tests.scratch import scratch_course
-from flowlib.grader import integrity, screen
-from flowlib.grader import sandbox as sandbox_module
-from flowlib.grader.report import reports
+from flowlib.course.grader import integrity, screen
+from flowlib.course.grader import sandbox as sandbox_module
+from flowlib.course.grader.report import reports
 from tests.submissions import DISHONEST, HONEST, LESSON
 
 FIXTURES = HONEST + DISHONEST
@@ -159,8 +160,8 @@ def test_nbgraders_own_export_still_reads_the_gradebook(graded):
 def test_a_detached_child_dies_with_its_sandbox():
     import subprocess
 
-    from flowlib.grader.run import execute
-    from flowlib.grader.sandbox import Limits, Sandbox
+    from flowlib.course.grader.run import execute
+    from flowlib.course.grader.sandbox import Limits, Sandbox
 
     marker = "sleep 4321"
     plan = screen.Plan([screen.PlanCell(

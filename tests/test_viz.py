@@ -130,7 +130,7 @@ def test_plot_loss_legend_is_outside_the_data():
 
 
 def test_calibration_plot_labels_do_not_overlap_and_are_8_points():
-    from flowlib import calibration as cal
+    from flowlib.course import calibration as cal
 
     objectives, log, scores = cal.demo_session()
     calibration = cal.calibrate(objectives=objectives, log=log, scores=scores, run_tests=False)

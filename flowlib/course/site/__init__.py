@@ -1,4 +1,4 @@
-"""The lessons as a static website: ``make site`` (``python -m flowlib.site``).
+"""The lessons as a static website: ``make site`` (``python -m flowlib.course.site``).
 
 Every student notebook in ``notebooks/`` (the solution-free version a learner gets) is executed
 top to bottom in a scratch folder, then rendered to one HTML page with nbconvert's JupyterLab
@@ -18,7 +18,7 @@ Math, offline
     cached in ``build/vendor/``; ``--mathjax FILE`` uses a ``tex-svg.js`` or package tarball
     you already have.
 
-    python -m flowlib.site [--out build/site] [--lessons 00_getting_started ...] [--jobs 2]
+    python -m flowlib.course.site [--out build/site] [--lessons 00_getting_started ...] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from flowlib.site.pages import (EXECUTE_TIMEOUT, SITE_TITLE, STATIC, _lesson_nav, _link_lessons, _nav, execute,
+from flowlib.course.site.pages import (EXECUTE_TIMEOUT, SITE_TITLE, STATIC, _lesson_nav, _link_lessons, _nav, execute,
                                 freeze_widgets, index_notebook, publishable, render)
-from flowlib.site.sources import MATHJAX_VERSION, Lesson, SiteError, lesson_table, lessons, mathjax_script
+from flowlib.course.site.sources import MATHJAX_VERSION, Lesson, SiteError, lesson_table, lessons, mathjax_script
 
 __all__ = ["Lesson", "SiteError", "build", "lesson_table", "lessons", "main", "mathjax_script"]
 
@@ -102,8 +102,8 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flowlib.site", description="Build the lessons as a static site.")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2], help="the course folder")
+    parser = argparse.ArgumentParser(prog="python -m flowlib.course.site", description="Build the lessons as a static site.")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[3], help="the course folder")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <root>/build/site)")
     parser.add_argument("--lessons", nargs="*", default=None, help="lesson ids (default: all)")
     parser.add_argument("--no-execute", action="store_true", help="render the notebooks as they are, without running them")
@@ -114,6 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         build(args.root, args.out or args.root / "build" / "site", wanted=args.lessons, run=not args.no_execute,
               mathjax=args.mathjax, jobs=args.jobs)
     except SiteError as error:
-        print(f"flowlib.site: {error}", file=sys.stderr)
+        print(f"flowlib.course.site: {error}", file=sys.stderr)
         return 2
     return 0

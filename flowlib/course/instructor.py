@@ -2,7 +2,7 @@
 
 Release and feedback are nbgrader commands run in the course folder (the folder that holds
 ``nbgrader_config.py``); autograde and export are the course's own grading engine
-(:mod:`flowlib.grader`), writing into nbgrader's gradebook. Two guarantees nbgrader alone
+(:mod:`flowlib.course.grader`), writing into nbgrader's gradebook. Two guarantees nbgrader alone
 does not give:
 
 * the gradebook (``gradebook.db``) is copied aside before any step that writes to it; an
@@ -92,10 +92,10 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
     """Regenerate ``notebooks/<lesson>/`` from ``solutions/<lesson>/`` for every (or each named) lesson.
 
     Refuses, touching nothing, when a file there is not what the last release wrote (a learner
-    edited a lesson, or left a file of their own beside it: see :mod:`flowlib.released`), unless
+    edited a lesson, or left a file of their own beside it: see :mod:`flowlib.course.released`), unless
     ``force``, which first copies those lesson folders into ``backups/<timestamp>/``.
     """
-    from flowlib import released
+    from flowlib.course import released
 
     chosen = _pick(lessons(root), only, "lesson")
     changed = released.changes(root, chosen)
@@ -113,10 +113,10 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
 def autograde(root: Path, only: Sequence[str] | None = None, students: Sequence[str] | None = None, *,
               jobs: int | None = None, scheduler: str | None = None, force: bool = False):
     """Grade every submission (or those of the named lessons / students) in the sandbox,
-    into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.grader`):
+    into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.course.grader`):
     ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
     is skipped unless ``force``."""
-    from flowlib.grader import autograde as engine  # heavy imports only when grading
+    from flowlib.course.grader import autograde as engine  # heavy imports only when grading
 
     chosen = _pick(lessons(root), only, "lesson")
     try:
@@ -139,7 +139,7 @@ def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
 
 def export(root: Path, to: Path) -> Path:
     """Export all grades, with status and flag columns, to CSV at ``to`` (whole or not at all)."""
-    from flowlib.grader.export import export as write_csv
+    from flowlib.course.grader.export import export as write_csv
 
     if not (root / "gradebook.db").is_file():
         raise InstructorError(f"no gradebook at {root / 'gradebook.db'}: release and autograde first")

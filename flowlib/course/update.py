@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from flowlib.edition import MANIFEST, EditionError, cell_source, read_manifest, sha256
+from flowlib.course.edition import MANIFEST, EditionError, cell_source, read_manifest, sha256
 
 KEPT = Path(".flowlib") / "update"  # where the course's version of a file the learner changed is put
 
@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "every cell you edited stays as it is."))
     parser.add_argument("source", nargs="?", help="a folder holding the new edition (default: git fetch from where you cloned it)")
     args = parser.parse_args(argv)
-    from flowlib.instructor import course_root
+    from flowlib.course.instructor import course_root
 
     folder = course_root()
     try:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flowlib import grading
-from flowlib.self_assessment import (
+from flowlib.course.self_assessment import (
     Objective,
     Objectives,
     RatingsLog,

@@ -25,9 +25,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 import flowlib
-from flowlib.grader import collect, gradebook
-from flowlib.grader.grade import Job, Lesson, SolutionFails, grade, reference
-from flowlib.grader.report import Report
+from flowlib.course.grader import collect, gradebook
+from flowlib.course.grader.grade import Job, Lesson, SolutionFails, grade, reference
+from flowlib.course.grader.report import Report
 
 
 @dataclass

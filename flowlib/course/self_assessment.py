@@ -2,14 +2,14 @@
 
 Every lesson ends with::
 
-    from flowlib.self_assessment import rate
+    from flowlib.course.self_assessment import rate
     rate("02_self_attention")
 
 which shows one 1-5 slider per objective of that lesson and a *Save* button. Nothing is
 written until *Save* is clicked. Where widgets are not available (plain Python, a terminal,
 an automated run), ``rate`` prints how to rate instead, with :func:`record`::
 
-    from flowlib.self_assessment import record
+    from flowlib.course.self_assessment import record
     record("02_self_attention", {"02.self-attention": 4, "02.scaled-dot-product": 3})
 
 Where ratings live
@@ -19,7 +19,7 @@ Where ratings live
     file is left exactly as it is.
 
 The progress picture and the calibration (self-rating beside exercise scores) are in
-:mod:`flowlib.calibration`; ``flowlib self-assess`` (:func:`main`) is the command line.
+:mod:`flowlib.course.calibration`; ``flowlib self-assess`` (:func:`main`) is the command line.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ SCALE_DEFAULT = {
     "4": "I can do it alone",
     "5": "I could teach it",
 }
-_REPO_OBJECTIVES = Path(__file__).resolve().parent.parent / "self_assessment" / "objectives.json"
+_REPO_OBJECTIVES = Path(__file__).resolve().parents[2] / "self_assessment" / "objectives.json"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,26 +367,6 @@ def latest_ratings(log: RatingsLog, objectives: Objectives | None = None) -> dic
 # ---------------------------------------------------------------------------------------------
 
 
-def _in_kernel() -> bool:
-    """True inside a Jupyter kernel (where a widget frontend may render the sliders)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _widgets_available() -> bool:
-    if os.environ.get("FLOWLIB_NO_WIDGETS"):
-        return False
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False
-    return _in_kernel()
-
-
 def _example_call(lesson: str, items: Sequence[Objective]) -> str:
     example = ", ".join(f'"{o.id}": {4 if i == 0 else 3}' for i, o in enumerate(items))
     return f'record("{lesson}", {{{example}}})'
@@ -402,7 +382,7 @@ def instructions(lesson: str, objectives: Objectives | None = None, course: Path
     lines += [f"  {o.id:<{width}}  {o.statement}" for o in items]
     lines += [
         "Sliders need ipywidgets in JupyterLab; here, rate from plain Python:",
-        "  from flowlib.self_assessment import record",
+        "  from flowlib.course.self_assessment import record",
         f"  {_example_call(lesson, items)}",
         f"or from a terminal: flowlib self-assess --rate {lesson}",
         f"Ratings are appended (never overwritten) to {ratings_path(course)}.",
@@ -507,7 +487,9 @@ def rating_form(
 
 
 def _show(lessons_to_rate: list[str], objectives: Objectives, course: Path | str | None, widgets: bool | None) -> None:
-    use_widgets = _widgets_available() if widgets is None else widgets
+    from flowlib.viz import widgets_available  # here: viz loads matplotlib and torch
+
+    use_widgets = widgets_available() if widgets is None else widgets
     if use_widgets:
         try:
             form = rating_form(lessons_to_rate, course=course, objectives=objectives)
@@ -545,7 +527,7 @@ def rate_all(*, course: Path | str | None = None, widgets: bool | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``flowlib self-assess``: see :func:`flowlib.calibration.main`."""
-    from flowlib.calibration import main as _main
+    """``flowlib self-assess``: see :func:`flowlib.course.calibration.main`."""
+    from flowlib.course.calibration import main as _main
 
     return _main(argv)

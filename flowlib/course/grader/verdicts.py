@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowlib.comparisons import decide, short
-from flowlib.grader.execute import CellRun
-from flowlib.grader.screen import Flag, PlanCell
+from flowlib.course.grader.execute import CellRun
+from flowlib.course.grader.screen import Flag, PlanCell
 
 
 @dataclass(frozen=True)

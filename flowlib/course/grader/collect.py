@@ -344,7 +344,7 @@ def _newest_per_learner(found: list[Submission]) -> tuple[list[Submission], list
 
 def __getattr__(name: str):  # the importers live in imports.py, which imports this module
     if name in {"ImportReport", "Imported", "import_download", "import_exchange", "command"}:
-        from flowlib.grader import imports
+        from flowlib.course.grader import imports
 
         return getattr(imports, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

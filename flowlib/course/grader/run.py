@@ -7,10 +7,10 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from flowlib.grader import integrity
-from flowlib.grader.execute import MAX_RESTARTS, CellRun, Kernel, KernelLost
-from flowlib.grader.sandbox import Limits, Sandbox
-from flowlib.grader.screen import Flag, Plan
+from flowlib.course.grader import integrity
+from flowlib.course.grader.execute import MAX_RESTARTS, CellRun, Kernel, KernelLost
+from flowlib.course.grader.sandbox import Limits, Sandbox
+from flowlib.course.grader.screen import Flag, Plan
 
 
 @dataclass

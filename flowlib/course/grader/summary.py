@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from flowlib.grader.report import reports
+from flowlib.course.grader.report import reports
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from flowlib.grader.collect import (
+from flowlib.course.grader.collect import (
     NOTEBOOK,
     TIMESTAMP_FILE,
     Catalogue,
@@ -43,7 +43,7 @@ from flowlib.grader.collect import (
     pick_notebook,
     visible,
 )
-from flowlib.grader.lms import MAX_FILE_BYTES, parse_name, read_download, read_head
+from flowlib.course.grader.lms import MAX_FILE_BYTES, parse_name, read_download, read_head
 
 HISTORY = "submitted_history"
 COURSE_ID = "transformers-course"  # nbgrader_config.py's CourseDirectory.course_id
@@ -256,7 +256,7 @@ def _store(root: Path, c: _Candidate, report: ImportReport) -> None:
 def command(root: Path, sources: Sequence[str], exchange: str | None, course_id: str = COURSE_ID) -> int:
     """``flowlib instructor collect``: import, print the report; 0 if nothing was refused, 3 if
     something was, 2 when asked wrongly (no source, or both a download and ``--exchange``)."""
-    from flowlib.instructor import lessons
+    from flowlib.course.instructor import lessons
 
     sources = [source for source in sources if source]
     if bool(sources) == bool(exchange) or len(sources) > 1:

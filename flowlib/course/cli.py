@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from flowlib import instructor
+from flowlib.course import instructor
 
 
 LEARNER_JUPYTER_CONFIG = ".jupyter-config"  # the student edition's learner-only Jupyter settings
@@ -75,7 +75,7 @@ def lab_main(argv: list[str]) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from flowlib.doctor import doctor
+    from flowlib.course.doctor import doctor
 
     return 0 if all(check.ok for check in doctor()) else 1
 
@@ -86,7 +86,7 @@ def _instructor(args: argparse.Namespace) -> int:
         done = instructor.release(root, args.lessons, force=args.force)
         print(f"released {len(done)} lesson(s) into notebooks/: {', '.join(done)}")
     elif args.step == "collect":
-        from flowlib.grader import imports
+        from flowlib.course.grader import imports
 
         return imports.command(root, args.lessons, args.exchange, args.course)
     elif args.step == "autograde":
@@ -100,7 +100,7 @@ def _instructor(args: argparse.Namespace) -> int:
     elif args.step == "export":
         print(f"grades exported to {instructor.export(root, Path(args.to))}")
     elif args.step == "student-edition":
-        from flowlib import edition
+        from flowlib.course import edition
 
         if len(args.lessons) != 1:
             raise instructor.InstructorError("usage: flowlib instructor student-edition OUT [--exchange DIR]")
@@ -121,7 +121,7 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="check this machine").set_defaults(run=_doctor)
 
-    # `self-assess` has its own options (flowlib.self_assessment.main); listed here for --help.
+    # `self-assess` has its own options (flowlib.course.self_assessment.main); listed here for --help.
     commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
     commands.add_parser("check", help="your machine, then your answers: points per exercise (try --help)", add_help=False)
     commands.add_parser("update", help="bring in the course's new version; your edited cells stay (try --help)", add_help=False)
@@ -151,16 +151,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"flowlib: {error}", file=sys.stderr)
             return 2
     if argv[:1] == ["self-assess"]:
-        from flowlib import self_assessment
+        from flowlib.course import self_assessment
 
         return self_assessment.main(argv[1:])
     if argv[:1] in (["check"], ["update"]):  # the learner's commands (student edition), with their own options
         try:
             if argv[0] == "check":
-                from flowlib.validation import main as check
+                from flowlib.course.validation import main as check
 
                 return check(argv[1:])
-            from flowlib.update import main as update
+            from flowlib.course.update import main as update
 
             return update(argv[1:])
         except instructor.InstructorError as error:

@@ -36,7 +36,7 @@ FIX_INSTALL = "run `make install` (or `make lab`) in the course folder to instal
 MIN_CORES = 2  # the lessons' budgets (a minute each) are measured on 2 cores
 MIN_FREE_MEMORY_GB = 2.0  # the largest lesson peaks near 1.5 GB
 MIN_FREE_DISK_GB = 1.0  # notebooks with outputs, ratings, pip's cache for a reinstall
-COURSE = Path(__file__).resolve().parent.parent  # the course folder (flowlib is installed editable)
+COURSE = Path(__file__).resolve().parents[2]  # the course folder (flowlib is installed editable)
 
 
 def course_folder() -> Path:
@@ -44,7 +44,7 @@ def course_folder() -> Path:
     from (editable, as `make install` does), else the course folder around the current one."""
     if (COURSE / "requirements.txt").is_file():
         return COURSE
-    from flowlib.self_assessment import course_dir
+    from flowlib.course.self_assessment import course_dir
 
     return course_dir()
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+\-]+)")
@@ -313,7 +313,7 @@ def _widgets() -> Check:
 def _ratings_folder(path: Path | None = None) -> Check:
     """The self-assessment appends ratings to ``<course>/.flowlib/ratings.jsonl``: can it?"""
     if path is None:
-        from flowlib.self_assessment import ratings_path
+        from flowlib.course.self_assessment import ratings_path
 
         path = ratings_path()
     folder = path.parent

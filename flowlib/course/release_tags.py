@@ -1,6 +1,6 @@
 """The course's own step of nbgrader's release (``nbgrader_config.py`` names it).
 
-Kept apart from :mod:`flowlib.instructor` so the ``flowlib`` command starts without
+Kept apart from :mod:`flowlib.course.instructor` so the ``flowlib`` command starts without
 importing nbconvert.
 """
 

@@ -26,7 +26,7 @@ from nbgrader.utils import compute_checksum
 from nbformat import from_dict
 from sqlalchemy.exc import SAWarning
 
-from flowlib.grader.report import Report
+from flowlib.course.grader.report import Report
 
 OUTPUT_BYTES = 200_000  # outputs kept per cell of the graded notebook
 

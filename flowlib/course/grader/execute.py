@@ -26,7 +26,7 @@ from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
 
-from flowlib.grader.sandbox import Limits, Sandbox, course_paths
+from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.grading import RECORD_MIME
 
 MAX_RESTARTS = 3

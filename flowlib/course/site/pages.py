@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from flowlib.site.sources import Lesson, SiteError, lesson_table
+from flowlib.course.site.sources import Lesson, SiteError, lesson_table
 
 EXERCISE_TAG = "raises-exception"  # the release tags answer and test cells with it, and only those
 STATIC = "_static"

@@ -1,7 +1,7 @@
 """One submission's whole path: screen, sandbox, execute, verdicts, report.
 
 :func:`grade` is one independent job: it takes plain data (a :class:`Job`) and returns a
-:class:`~flowlib.grader.report.Report`, touching no gradebook, so the same job runs serially,
+:class:`~flowlib.course.grader.report.Report`, touching no gradebook, so the same job runs serially,
 in a process pool or on a Dask worker. The coordinator alone writes the gradebook.
 """
 
@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from flowlib.grader import screen
-from flowlib.grader.run import execute
-from flowlib.grader.report import Report
-from flowlib.grader.sandbox import Limits, Sandbox
-from flowlib.grader.verdicts import decide_cell, verdicts
+from flowlib.course.grader import screen
+from flowlib.course.grader.run import execute
+from flowlib.course.grader.report import Report
+from flowlib.course.grader.sandbox import Limits, Sandbox
+from flowlib.course.grader.verdicts import decide_cell, verdicts
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n?(.*?)### END HIDDEN TESTS", re.S)
 

@@ -194,12 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-doctor", action="store_true", help="skip the machine check")
     args = parser.parse_args(argv)
 
-    from flowlib.instructor import course_root
+    from flowlib.course.instructor import course_root
 
     course = course_root()
     ready = True
     if not args.no_doctor:
-        from flowlib.doctor import doctor
+        from flowlib.course.doctor import doctor
 
         print("== your machine (flowlib doctor)")
         ready = all(check.ok for check in doctor())

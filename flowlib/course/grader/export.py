@@ -1,5 +1,5 @@
 """Grades as CSV: one row per learner and lesson, with status and flag columns (and, beside it,
-the tables of :mod:`flowlib.grader.summary`).
+the tables of :mod:`flowlib.course.grader.summary`).
 
 Read from nbgrader's gradebook (so manual grades count) and the grader's reports (flags).
 ``status`` tells apart: not submitted, failed (the grader could not grade it), pending
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from flowlib.grader.report import FLAG_KINDS, reports
-from flowlib.grader.summary import summary, write_csv
+from flowlib.course.grader.report import FLAG_KINDS, reports
+from flowlib.course.grader.summary import summary, write_csv
 
 COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "needs_manual_grade", "flagged",
            *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS], "flag_details"]

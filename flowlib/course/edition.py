@@ -10,7 +10,7 @@ that is ready to be its own git repository:
   configuration (Validate only) and Jupyter settings (``.jupyter-config/``: no Formgrader, no
   Create Assignment, the Assignment List only when an exchange is configured);
 * a manifest (``.flowlib-edition.json``): a hash of every file and of every notebook cell, which
-  ``flowlib update`` (:mod:`flowlib.update`) uses to tell the learner's edits from the course's.
+  ``flowlib update`` (:mod:`flowlib.course.update`) uses to tell the learner's edits from the course's.
 
 Never ``solutions/``, hidden tests, instructor tests or the gradebook: files are copied from an
 allow-list, and the build fails if any solution, hidden-test or mark-scheme region of
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flowlib import released
+from flowlib.course import released
 
 MANIFEST = ".flowlib-edition.json"
 LEARNER_JUPYTER_CONFIG = ".jupyter-config"
@@ -300,7 +300,7 @@ def summary(out: Path) -> str:
     known = "; ".join(f"{file} holds a line of the solution of {cell} ({why})" for (cell, file, _), why in sorted(KNOWN_OVERLAPS.items()))
     return (f"student edition {manifest['version']} in {out}: {len(manifest['files'])} files, "
             f"{len(notebooks)} lesson notebooks; no solutions, hidden tests or gradebook.\n"
-            + (f"known overlaps with the answer key (see flowlib.edition.KNOWN_OVERLAPS): {known}\n" if known else "") +
+            + (f"known overlaps with the answer key (see flowlib.course.edition.KNOWN_OVERLAPS): {known}\n" if known else "") +
             f"To publish it: cd {out} && git init -b main && git add -A && git commit -m 'Course {manifest['version']}'"
             " (after a rebuild: git add -A && git commit)")
 

@@ -1,0 +1,20 @@
+"""The course machinery: everything around the lessons, nothing a lesson teaches.
+
+The learner's side::
+
+    self_assessment  objectives and the learner's ratings (sliders, append-only log)
+    calibration      ratings beside exercise scores: progress and calibration pictures
+    validation       Validate's and ``flowlib check``'s points per exercise
+    doctor           is this machine ready for the course?
+    update           a new version of the course, without touching the learner's work
+
+The instructor's side::
+
+    instructor       release, collect, autograde, feedback and grade export
+    release_tags     the course's own step of nbgrader's release
+    released         what the last release wrote, so no release overwrites a learner's work
+    edition          the student edition: what learners get, without the answer key
+    grader           the grading engine (a subpackage: one module per step of a submission)
+    site             the lessons as a static website (a subpackage: sources, pages, build)
+    cli              the ``flowlib`` command
+"""
