@@ -97,7 +97,7 @@ class Sandbox:
     notebook_bytes: bytes
     limits: Limits = field(default_factory=Limits)
     slot: int = 0
-    threads: int | None = None  # OMP/MKL threads of the kernel (None: the library default)
+    threads: int | None = None  # OMP/MKL threads of the kernel (None: the grader's OMP_NUM_THREADS, else the library default)
 
     def __post_init__(self) -> None:
         self.host = Path(tempfile.mkdtemp(prefix="flowlib-grade-"))
@@ -151,8 +151,9 @@ class Sandbox:
             "TMPDIR": "/tmp" if self.isolated else str(self.host),
             "JPY_SESSION_NAME": str(self.lesson_dir / f"{self.lesson}.ipynb"),
         }
-        if self.threads:
-            env.update(OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
+        threads = self.threads or os.environ.get("OMP_NUM_THREADS")
+        if threads:
+            env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         return env
 
     def command(self, kernel: list[str]) -> list[str]:
