@@ -11,20 +11,22 @@ LOCK   := requirements.lock
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Downloads are off for the tests and the instructor's steps. flowlib's loaders are offline by
 # themselves, so `make lab` leaves Hugging Face's defaults to the learner's own code.
-OFFLINE_TARGETS := test release collect autograde feedback export doctor bench student-edition site
+OFFLINE_TARGETS := test release collect autograde feedback export doctor bench bench-notebooks student-edition site
 $(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
 $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: lab test install lock site student-edition release collect autograde feedback export bench bench-grading doctor clean-venv
+.PHONY: lab test install lock site student-edition release collect autograde feedback export bench bench-notebooks bench-grading doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
 lab: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/flowlib lab $(ARGS)
 
-## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip)
+## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip),
+## on $(JOBS) pytest-xdist workers, a test file each at a time (JOBS=0: in this process)
+JOBS ?= 2
 test: $(STAMP) $(LAB_SETTINGS)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses $(JOBS) --dist loadfile
 
 install: $(STAMP) $(LAB_SETTINGS)
 
@@ -80,6 +82,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_flowlib.py
 	$(BIN)/python benchmarks/bench_gpt_vs_plain.py
 	$(BIN)/python benchmarks/bench_generation.py
+
+## bench-notebooks: each student notebook from a fresh kernel, alone, against its 60 s budget
+bench-notebooks: $(STAMP)
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 ## bench-grading: submissions per minute with 1 and N jobs, overhead per submission
 bench-grading: $(STAMP)
