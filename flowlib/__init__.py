@@ -5,7 +5,10 @@ One module per idea, named in the lessons' words::
     attention    scaled dot-product attention, masks, multi-head attention
     positions    sinusoidal, learned and rotary position information
     blocks       feed-forward, encoder and decoder blocks (post-LN and pre-LN)
-    models       configs and whole models: encoder-decoder, GPT, BERT-style encoder, ViT, LSTM
+    models       the Encoder and Decoder stacks and whole models: the 2017 encoder-decoder, GPT
+    bert         the BERT-style encoder, its masked-LM and classification heads, mean pooling
+    vit          the vision transformer: image patches as tokens
+    lstm         the LSTM baseline of lesson 1
     generation   greedy decoding and sampling (temperature, top-k), key/value cache
     tokenizers   character tokenizer and the pretrained WordPiece tokenizer
     bpe          byte-pair encoding by hand: pair counts, one merge step, training, encoding

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from flowlib.models import mean_pool
+from flowlib.bert import mean_pool
 
 __all__ = ["MODULES", "DocstringData", "docstring_dataset", "encode", "embed", "length_batches", "EncoderClassifier", "accuracy"]
 

@@ -1,7 +1,7 @@
 """flowlib <-> Hugging Face: the same weights in flowlib's models and in ``transformers``' own.
 
-* :func:`bert_from_hf` / :func:`bert_to_hf` — flowlib's :class:`~flowlib.models.BertForMaskedLM`
-  (or :class:`~flowlib.models.BertEncoder`) <-> ``transformers.BertForMaskedLM`` (or ``BertModel``).
+* :func:`bert_from_hf` / :func:`bert_to_hf` — flowlib's :class:`~flowlib.bert.BertForMaskedLM`
+  (or :class:`~flowlib.bert.BertEncoder`) <-> ``transformers.BertForMaskedLM`` (or ``BertModel``).
 * :func:`gpt_from_hf` / :func:`gpt_to_hf` — flowlib's :class:`~flowlib.models.GPT` <->
   ``transformers.GPT2LMHeadModel``.
 * :func:`char_tokenizer_to_hf` — a :class:`~flowlib.tokenizers.CharTokenizer` as a
@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from flowlib.models import GPT, BertConfig, BertEncoder, BertForMaskedLM, GPTConfig
+from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM
+from flowlib.models import GPT, GPTConfig
 from flowlib.tokenizers import CharTokenizer
 
 __all__ = ["bert_from_hf", "bert_to_hf", "gpt_from_hf", "gpt_to_hf", "char_tokenizer_to_hf"]

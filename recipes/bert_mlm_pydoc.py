@@ -4,7 +4,7 @@
 
 1. A lowercasing WordPiece tokenizer (Hugging Face ``tokenizers``, BERT's pre-tokenizer and
    ``[CLS] ... [SEP]`` template) learnt on the training 90% of :func:`flowlib.data.pydoc_corpus`.
-2. flowlib's :class:`~flowlib.models.BertForMaskedLM` (3 layers, d_model 128) trained on its
+2. flowlib's :class:`~flowlib.bert.BertForMaskedLM` (3 layers, d_model 128) trained on its
    paragraphs (up to 64 tokens each) by BERT's 80/10/10 rule, choosing 25% of the tokens (not
    15%: twice the signal per step for a short budget), with padding in every batch.
 3. Exported with :func:`flowlib.hf_format.bert_to_hf` and saved with ``save_pretrained`` beside a
@@ -27,9 +27,9 @@ import torch.nn.functional as F
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertTokenizerFast
 
+from flowlib.bert import BertConfig, BertForMaskedLM
 from flowlib.data import mask_tokens, pad_batch, pydoc_corpus, split
 from flowlib.hf_format import bert_to_hf
-from flowlib.models import BertConfig, BertForMaskedLM
 from flowlib.pretrained import course_model_path
 from flowlib.training import train
 

@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from flowlib.data import recall_task, tensor_batches
-from flowlib.models import GPT, GPTConfig, LSTMBaseline
+from flowlib.lstm import LSTMBaseline
+from flowlib.models import GPT, GPTConfig
 from flowlib.training import seed_everything, train
 
 SEEDS = (0, 1, 2)

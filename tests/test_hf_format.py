@@ -16,7 +16,8 @@ import torch
 transformers = pytest.importorskip("transformers")
 
 from flowlib import hf_format  # noqa: E402
-from flowlib.models import GPT, BertConfig, BertEncoder, BertForMaskedLM, GPTConfig  # noqa: E402
+from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM  # noqa: E402
+from flowlib.models import GPT, GPTConfig  # noqa: E402
 from flowlib.pretrained import course_model_path, load_char_gpt  # noqa: E402
 
 TOL = 1e-5

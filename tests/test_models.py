@@ -1,4 +1,4 @@
-"""flowlib.models: equality with torch.nn.Transformer, causality, gradient flow, and the model heads."""
+"""The whole models (flowlib.models, bert, vit, lstm): equality with torch.nn.Transformer, causality, gradient flow, the heads."""
 
 from __future__ import annotations
 
@@ -9,22 +9,10 @@ import torch
 import torch.nn as nn
 
 from flowlib.attention import causal_mask
-from flowlib.models import (
-    GPT,
-    BertConfig,
-    BertEncoder,
-    BertForMaskedLM,
-    BertForSequenceClassification,
-    Decoder,
-    EncoderDecoder,
-    GPTConfig,
-    LSTMBaseline,
-    TransformerConfig,
-    VisionTransformer,
-    ViTConfig,
-    copy_from_torch,
-    mean_pool,
-)
+from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM, BertForSequenceClassification, mean_pool
+from flowlib.lstm import LSTMBaseline
+from flowlib.models import GPT, Decoder, EncoderDecoder, GPTConfig, TransformerConfig, copy_from_torch
+from flowlib.vit import VisionTransformer, ViTConfig
 
 ATOL = 1e-5
 SMALL_GPT = GPTConfig(vocab_size=40, block_size=16, n_layers=2, n_heads=2, d_model=16)

@@ -81,7 +81,7 @@ CASES = [
             "        self.linear = nn.Sequential(nn.Linear(d_model, d_model), nn.Tanh(), nn.Linear(d_model, n_classes))\n"
             "\n"
             "    def forward(self, hidden, attention_mask):\n"
-            "        return self.linear(models.mean_pool(hidden, attention_mask))\n"
+            "        return self.linear(bert.mean_pool(hidden, attention_mask))\n"
         ),
         fails=["06_classification_head_tests"],
         message="attribute `self.linear`",

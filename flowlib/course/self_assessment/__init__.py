@@ -34,8 +34,6 @@ from flowlib.course.self_assessment.objectives import Objective, Objectives, les
 from flowlib.course.self_assessment.places import COURSE_ENV, OBJECTIVES_ENV, course_dir, objectives_path, ratings_path
 from flowlib.course.self_assessment.ratings import RatingsLog, latest_ratings, read_ratings, record
 
-from flowlib.course.calibration import main  # noqa: E402  (it imports the names above)
-
 __all__ = [
     "COURSE_ENV",
     "OBJECTIVES_ENV",
@@ -57,3 +55,10 @@ __all__ = [
     "instructions",
     "main",
 ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``flowlib self-assess``: see :func:`flowlib.course.calibration.main`."""
+    from flowlib.course.calibration import main as _main
+
+    return _main(argv)
