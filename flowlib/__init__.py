@@ -12,7 +12,8 @@ One module per idea, named in the lessons' words::
     generation   greedy decoding and sampling (temperature, top-k), key/value cache
     tokenizers   character tokenizer and the pretrained WordPiece tokenizer
     bpe          byte-pair encoding by hand: pair counts, one merge step, training, encoding
-    data         the offline text corpus, seeded synthetic tasks, padding and batching
+    data         the offline text corpus, padding, batching and masked-LM masking
+    tasks        seeded synthetic tasks: recall at a distance, copy/reverse/number words, tabular
     training     the one training loop every lesson uses
     pretrained   offline all-MiniLM-L6-v2 and the course's models in Hugging Face's format
     hf_format    flowlib's BERT and GPT to and from Hugging Face's BertForMaskedLM and GPT2LMHeadModel

@@ -26,9 +26,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from flowlib.data import recall_task, tensor_batches
+from flowlib.data import tensor_batches
 from flowlib.lstm import LSTMBaseline
 from flowlib.models import GPT, GPTConfig
+from flowlib.tasks import recall_task
 from flowlib.training import seed_everything, train
 
 SEEDS = (0, 1, 2)

@@ -13,9 +13,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from flowlib import explorer  # noqa: E402
-from flowlib.data import CharTokenizer  # noqa: E402
 from flowlib.models import GPT, GPTConfig  # noqa: E402
 from flowlib.pretrained import encoder_from_hf_bert, load_minilm  # noqa: E402
+from flowlib.tokenizers import CharTokenizer  # noqa: E402
 
 MINILM, CHAR_GPT = "MiniLM (all-MiniLM-L6-v2)", "char GPT (pydoc checkpoint)"
 SENTENCE = "The cat sat on the mat because it was warm."

@@ -24,7 +24,7 @@ from flowlib.comparisons import plain, unplain
 
 _WATCHED = ("flowlib.grading", "flowlib.comparisons", "flowlib.attention", "flowlib.positions", "flowlib.blocks",
             "flowlib.models", "flowlib.bert", "flowlib.vit", "flowlib.lstm", "flowlib.generation", "flowlib.mistakes",
-            "flowlib.data", "flowlib.training",
+            "flowlib.data", "flowlib.tasks", "flowlib.training",
             "numpy", "numpy.linalg", "torch", "torch.nn.functional", "torch.linalg", "builtins", "json", "base64",
             "IPython.display", "math", "scipy.special")
 
