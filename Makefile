@@ -9,6 +9,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+# the course's Validate: its button, prebuilt (jupyterlab/validate/labextension; its README says how to
+# rebuild it), and its server side (flowlib.course.lab_validate), switched on in the environment's settings
+LAB_VALIDATE := $(VENV)/share/jupyter/labextensions/@flowlib/validate
 # Downloads are off for the tests and the instructor's steps. flowlib's loaders are offline by
 # themselves, so `make lab` leaves Hugging Face's defaults to the learner's own code.
 OFFLINE_TARGETS := test release collect autograde feedback export doctor bench bench-notebooks student-edition site
@@ -19,27 +22,34 @@ $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
-lab: $(STAMP) $(LAB_SETTINGS)
+lab: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 	$(BIN)/flowlib lab $(ARGS)
 
 ## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip),
 ## on $(JOBS) pytest-xdist workers, a test file each at a time (JOBS=0: in this process)
 JOBS ?= 2
-test: $(STAMP) $(LAB_SETTINGS)
+test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 	$(BIN)/python -m pytest --numprocesses $(JOBS) --dist loadfile
 
-install: $(STAMP) $(LAB_SETTINGS)
+install: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 
+# nbgrader's extensions, less its Validate button: the course's own replaces it ($(LAB_VALIDATE))
 $(STAMP): $(LOCK) requirements.txt pyproject.toml
 	PYTHON=$(PYTHON) LOCK=$(LOCK) sh tools/install.sh $(VENV)
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.assignment_list nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:validate-assignment >/dev/null
 	@touch $(STAMP)
 
 ## the course's JupyterLab settings (no news pop-up, ...: jupyterlab/overrides.json), as JupyterLab's defaults
 $(LAB_SETTINGS): jupyterlab/overrides.json | $(STAMP)
 	@mkdir -p $(@D)
 	cp jupyterlab/overrides.json $@
+
+$(LAB_VALIDATE): jupyterlab/validate/labextension/package.json jupyterlab/validate/jupyter_server_config.d/flowlib.course.lab_validate.json | $(STAMP)
+	rm -rf $@ && mkdir -p $(@D) $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp -r jupyterlab/validate/labextension $@
+	cp jupyterlab/validate/jupyter_server_config.d/flowlib.course.lab_validate.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 
 ## site: the lessons as a static website in build/site (student notebooks executed; MathJax fetched once with npm)
 site: $(STAMP)

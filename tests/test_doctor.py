@@ -19,7 +19,7 @@ def test_this_environment_is_ready(capsys):
     assert all(check.ok for check in results), [c for c in results if not c.ok]
     names = {check.name for check in results}
     assert {"python", "torch", "nbgrader", "locked packages", "cpu cores", "torch threads", "gpu", "free memory",
-            "free disk", "pretrained encoder", "checkpoints", "widgets frontend", "nbgrader extension",
+            "free disk", "pretrained encoder", "checkpoints", "widgets frontend", "Validate button",
             "ratings folder"} <= names
     assert "All good" in shown
 
@@ -119,14 +119,14 @@ def test_an_unwritable_ratings_folder_fails(tmp_path):
 
 def test_extension_problems_fail(monkeypatch, tmp_path):
     monkeypatch.setattr(doctor_module, "_enabled_server_extensions", lambda: {})
-    _failed(doctor_module._nbgrader_extension(), "jupyter server extension enable")
-    monkeypatch.setattr(doctor_module, "_enabled_server_extensions",
-                        lambda: {"nbgrader.server_extensions.validate_assignment": True})
-    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@jupyter/nbgrader:validate-assignment"})
-    _failed(doctor_module._nbgrader_extension(), "labextension enable")
-    # the student edition disables the instructor's panels, not Validate: that is fine
-    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@jupyter/nbgrader:formgrader"})
-    assert doctor_module._nbgrader_extension().ok
+    _failed(doctor_module._validate_button(), "make install")
+    monkeypatch.setattr(doctor_module, "_enabled_server_extensions", lambda: {"flowlib.course.lab_validate": True})
+    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@flowlib/validate"})
+    _failed(doctor_module._validate_button(), "labextension enable")
+    # the student edition disables the instructor's panels and nbgrader's own Validate button: that is fine
+    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions",
+                        lambda: {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:validate-assignment"})
+    assert doctor_module._validate_button().ok
     monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@jupyter-widgets/jupyterlab-manager"})
     _failed(doctor_module._widgets(), "labextension enable")
     monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", set)

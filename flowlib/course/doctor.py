@@ -10,7 +10,7 @@ Every check can fail, and a failed one says how to fix it:
     pretrained encoder  the all-MiniLM-L6-v2 weights, on disk
     checkpoints         the small models shipped in checkpoints/, readable (not git-LFS stubs)
     widgets frontend    ipywidgets' JupyterLab extension, installed, enabled, matching ipywidgets
-    nbgrader extension  the Validate button (server and JupyterLab)
+    Validate button     the course's Validate (server and JupyterLab)
     ratings folder      where your self-assessment ratings are written, writable
 
 ``flowlib doctor`` (``make doctor``) prints the report and exits 1 when something needs fixing.
@@ -273,23 +273,20 @@ def _lab_extension_dir(name: str) -> Path:
     return Path(sys.prefix) / "share" / "jupyter" / "labextensions" / name
 
 
-def _nbgrader_extension() -> Check:
-    """Are nbgrader's Validate server extension and its JupyterLab button enabled here?"""
-    server = bool(_enabled_server_extensions().get("nbgrader.server_extensions.validate_assignment"))
-    installed = _lab_extension_dir("@jupyter/nbgrader").is_dir()
-    off = _disabled_lab_extensions()
-    lab = installed and not off & {"@jupyter/nbgrader", "@jupyter/nbgrader:validate-assignment"}
+def _validate_button() -> Check:
+    """Is the course's Validate enabled here: its server extension and its JupyterLab button?"""
+    server = bool(_enabled_server_extensions().get("flowlib.course.lab_validate"))
+    installed = _lab_extension_dir("@flowlib/validate").is_dir()
+    lab = installed and not _disabled_lab_extensions() & {"@flowlib/validate", "@flowlib/validate:plugin"}
     if server and lab:
-        return Check("nbgrader extension", True, "Validate enabled (server and JupyterLab)")
+        return Check("Validate button", True, "enabled (server and JupyterLab)")
     fixes = []
-    if not server:
-        fixes.append("jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment")
-    if not installed:
-        fixes.append("pip install nbgrader (or run `make install`)")
-    elif not lab:
-        fixes.append("jupyter labextension enable --level=sys_prefix @jupyter/nbgrader:validate-assignment")
+    if not server or not installed:
+        fixes.append("run `make install` (it installs jupyterlab/validate/labextension and switches flowlib.course.lab_validate on)")
+    if installed and not lab:
+        fixes.append("jupyter labextension enable --level=sys_prefix @flowlib/validate")
     found = f"server {'on' if server else 'off'}, JupyterLab {'on' if lab else 'off'}"
-    return Check("nbgrader extension", False, found, "; ".join(fixes))
+    return Check("Validate button", False, found, "; ".join(fixes))
 
 
 def _widgets() -> Check:
@@ -351,7 +348,7 @@ def checks() -> list[Check]:
         (_pretrained, "pretrained encoder"),
         (_checkpoints, "checkpoints"),
         (_widgets, "widgets frontend"),
-        (_nbgrader_extension, "nbgrader extension"),
+        (_validate_button, "Validate button"),
         (_ratings_folder, "ratings folder"),
     ]
     return [c for step, name in steps for c in _guarded(step, name)]

@@ -2,10 +2,13 @@
 
 Two ways in, both for the student edition:
 
-* nbgrader's **Validate** button. The learner's ``nbgrader_config.py`` calls :func:`configure`,
-  which hooks :func:`summarize` into the run Validate makes: once every cell has run, each
-  failing test cell's traceback (frames through the grading code) is replaced by one readable
-  line, the points of that exercise, and, on the first failure, the points of every exercise.
+* the **Validate** button (the course's, :mod:`flowlib.course.lab_validate`): nbgrader's
+  Validator runs the notebook, and :func:`exercise_results` of the run is shown as a table of
+  points per exercise, each failing one with one readable line. The learner's
+  ``nbgrader_config.py`` also calls :func:`configure`, which hooks :func:`summarize` into every
+  Validator run (``nbgrader validate`` too): each failing test cell's traceback (frames through
+  the grading code) is replaced by one readable line, the points of that exercise, and, on the
+  first failure, the points of every exercise.
 * ``flowlib check`` (the edition's ``make test``): the environment (``flowlib doctor``), then
   every lesson's visible tests against the saved notebooks, in this process
   (:func:`flowlib.grading.score_notebook`), as a table of points per exercise.
@@ -83,6 +86,35 @@ def per_exercise(tests: Sequence[TestCell]) -> dict[str, tuple[float, float]]:
         earned, possible = totals.get(test.exercise, (0.0, 0.0))
         totals[test.exercise] = (earned + test.earned, possible + test.points)
     return totals
+
+
+def exercise_results(cells: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, float, str]]:
+    """``{exercise: (earned, possible, why)}`` of a notebook that has run, in notebook order;
+    ``why`` is one readable line for the first failing test ('' when every test passes), and
+    :data:`NOT_ANSWERED` when the exercise's answer cell still raises its stub's error."""
+    unanswered = {str(_meta(cell).get("grade_id", "")) for cell in cells
+                  if _meta(cell).get("solution") and any(o.get("ename") == "NotImplementedError" for o in cell.get("outputs", []))}
+    by_id = {str(_meta(cell).get("grade_id", "")): cell for cell in cells}
+    tests = test_cells(cells)
+    results: dict[str, tuple[float, float, str]] = {}
+    for exercise, (earned, possible) in per_exercise(tests).items():
+        why = ""
+        if earned < possible:
+            failed = next(t for t in tests if t.exercise == exercise and t.earned < t.points)
+            why = NOT_ANSWERED if exercise in unanswered else failure(by_id[failed.grade_id])
+        results[exercise] = (earned, possible, why)
+    return results
+
+
+def failure(cell: Mapping[str, Any]) -> str:
+    """One readable line for a failed test cell: its error's :func:`reason`, else its stderr."""
+    outputs = cell.get("outputs", [])
+    for output in outputs:
+        if output.get("output_type") == "error":
+            return reason(str(output.get("ename", "")), str(output.get("evalue", "")))
+    written = "".join("".join(o.get("text", "")) for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    first = written.strip().splitlines()[:1]
+    return "the test wrote to stderr, which counts as failing" + (f": {first[0]}" if first else "")
 
 
 def _n(value: float) -> str:
