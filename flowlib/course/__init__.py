@@ -5,6 +5,7 @@ The learner's side::
     self_assessment  objectives and the learner's ratings (sliders, append-only log)
     calibration      ratings beside exercise scores: progress and calibration pictures
     validation       Validate's and ``flowlib check``'s points per exercise
+    lab_validate     the Validate button's server side: nbgrader's Validator, points as JSON
     doctor           is this machine ready for the course?
     update           a new version of the course, without touching the learner's work
 
