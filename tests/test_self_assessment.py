@@ -16,7 +16,6 @@ import pytest
 
 matplotlib.use("Agg")
 
-from flowlib.course import calibration as cal  # noqa: E402
 from flowlib.course import self_assessment as sa  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -306,10 +305,10 @@ def test_an_unreadable_ratings_path_is_a_message_not_a_crash(course):
 
 
 def test_feedback_html_is_parsed_per_grade_cell():
-    scores = cal.parse_feedback_html(FEEDBACK_HTML)
+    scores = sa.parse_feedback_html(FEEDBACK_HTML)
     assert scores == {"01_a_tests": (1.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
                       "01_b_tests_two": (0.0, 2.0), "01_c_tests": (1.0, 1.0)}
-    assert cal.parse_feedback_html("<html>not a feedback page</html>") == {}
+    assert sa.parse_feedback_html("<html>not a feedback page</html>") == {}
 
 
 def test_autograded_notebook_scores_follow_error_outputs(tmp_path):
@@ -317,27 +316,27 @@ def test_autograded_notebook_scores_follow_error_outputs(tmp_path):
     notebook = json.loads(path.read_text())
     notebook["cells"][3]["outputs"] = [{"output_type": "error", "ename": "AssertionError", "evalue": "",
                                         "traceback": []}]
-    assert cal.scores_from_notebook_outputs(notebook) == {
+    assert sa.scores_from_notebook_outputs(notebook) == {
         "01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0), "01_b_tests_two": (2.0, 2.0), "01_c_tests": (1.0, 1.0)}
-    assert cal.exercise_groups(notebook)["01_b"] == ["01_b_tests_zero", "01_b_tests_two"]
+    assert sa.exercise_groups(notebook)["01_b"] == ["01_b_tests_zero", "01_b_tests_two"]
 
 
 def test_missing_feedback_folder_falls_back_to_running_the_visible_tests(small, course):
     write_lesson_notebook(course / "01_alpha" / "01_alpha.ipynb", b_right=True)
-    scores = cal.lesson_scores("01_alpha", course)  # the real flowlib.grading.score_notebook
+    scores = sa.lesson_scores("01_alpha", course)  # the real flowlib.grading.score_notebook
     assert scores.source == "local tests"
     assert scores.scores == {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
                              "01_b_tests_two": (2.0, 2.0), "01_c_tests": (1.0, 1.0)}
     (course / "01_alpha" / "feedback").mkdir()  # fetched nothing yet: still local
-    assert cal.lesson_scores("01_alpha", course).source == "local tests"
+    assert sa.lesson_scores("01_alpha", course).source == "local tests"
     page = course / "01_alpha" / "feedback" / "2025-03-01 10:00:00.000000 UTC" / "01_alpha.html"
     page.parent.mkdir()
     page.write_text(FEEDBACK_HTML)
-    from_feedback = cal.lesson_scores("01_alpha", course)
+    from_feedback = sa.lesson_scores("01_alpha", course)
     assert from_feedback.source == "feedback" and from_feedback.path == page
     assert from_feedback.scores["01_b_tests_two"] == (0.0, 2.0)
-    assert cal.lesson_scores("02_beta", course).source == "none"  # no notebook, no feedback
-    assert "no feedback" in cal.lesson_scores("02_beta", course).note
+    assert sa.lesson_scores("02_beta", course).source == "none"  # no notebook, no feedback
+    assert "no feedback" in sa.lesson_scores("02_beta", course).note
 
 
 def test_instructor_layouts_and_a_damaged_feedback_page(small, tmp_path):
@@ -345,15 +344,15 @@ def test_instructor_layouts_and_a_damaged_feedback_page(small, tmp_path):
     page = root / "feedback" / "s1" / "01_alpha" / "01_alpha.html"
     page.parent.mkdir(parents=True)
     page.write_text(FEEDBACK_HTML)
-    assert cal.lesson_scores("01_alpha", root).source == "feedback"
+    assert sa.lesson_scores("01_alpha", root).source == "feedback"
     (root / "feedback" / "s2" / "01_alpha").mkdir(parents=True)
     (root / "feedback" / "s2" / "01_alpha" / "01_alpha.html").write_text("<html>garbled</html>")
-    several = cal.lesson_scores("01_alpha", root, run_tests=False)
+    several = sa.lesson_scores("01_alpha", root, run_tests=False)
     assert several.source == "none" and "2 students" in several.note
-    assert cal.lesson_scores("01_alpha", root, student="s1").source == "feedback"
+    assert sa.lesson_scores("01_alpha", root, student="s1").source == "feedback"
     graded = root / "autograded" / "s2" / "01_alpha" / "01_alpha.ipynb"
     write_lesson_notebook(graded, b_right=True)
-    assert cal.lesson_scores("01_alpha", root, student="s2").source == "autograded"
+    assert sa.lesson_scores("01_alpha", root, student="s2").source == "autograded"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +372,7 @@ def test_calibration_calls_out_the_objectives_that_disagree_most(small, course):
     session(course)
     write_lesson_notebook(course / "01_alpha" / "01_alpha.ipynb", b_right=True)
     scores = {"02_beta": {"02_e_tests": (1.0, 2.0)}}
-    calibration = cal.calibrate(course, scores={"01_alpha": cal.lesson_scores("01_alpha", course), **scores})
+    calibration = sa.calibrate(course, scores={"01_alpha": sa.lesson_scores("01_alpha", course), **scores})
     rows = {row.objective.id: row for row in calibration.rows}
     # 01.over: rated 5 (1.0), a() is wrong: 0/1 -> gap +1.0
     assert (rows["01.over"].rating, rows["01.over"].score, rows["01.over"].verdict) == (5, 0.0, "over-confident")
@@ -397,7 +396,7 @@ def test_calibration_calls_out_the_objectives_that_disagree_most(small, course):
 def test_calibration_ranks_by_size_of_disagreement_and_respects_top(small, course):
     sa.record("01_alpha", {"01.over": 4, "01.under": 2, "01.right": 1})
     scores = {"01_alpha": {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0), "01_c_tests": (1.0, 1.0)}}
-    calibration = cal.calibrate(course, scores=scores)
+    calibration = sa.calibrate(course, scores=scores)
     # gaps: over 0.75 - 0 = +0.75; under 0.25 - 1 = -0.75; right 0 - 1 = -1.0
     assert [r.objective.id for r in calibration.disagreements()] == ["01.right", "01.over", "01.under"]
     assert [r.objective.id for r in calibration.disagreements(top=1)] == ["01.right"]
@@ -407,7 +406,7 @@ def test_calibration_ranks_by_size_of_disagreement_and_respects_top(small, cours
 def test_calibration_runs_no_tests_for_lessons_not_rated(small, course):
     write_lesson_notebook(course / "01_alpha" / "01_alpha.ipynb", b_right=True)
     calls = []
-    calibration = cal.calibrate(course, scorer=lambda path: calls.append(path) or {})
+    calibration = sa.calibrate(course, scorer=lambda path: calls.append(path) or {})
     assert calls == [] and all(row.verdict == "not rated" for row in calibration.rows)
     assert "Nothing to compare yet" in calibration.summary()
 
@@ -419,9 +418,9 @@ def test_calibration_runs_no_tests_for_lessons_not_rated(small, course):
 
 def test_progress_and_calibration_plots_render(small, course, tmp_path):
     session(course)
-    calibration = cal.calibrate(course, scores={"01_alpha": {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
+    calibration = sa.calibrate(course, scores={"01_alpha": {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
                                                              "01_c_tests": (1.0, 1.0)}})
-    progress = cal.plot_progress(calibration.log, small)
+    progress = sa.plot_progress(calibration.log, small)
     ax = progress.axes[0]
     assert ax.get_title() == "Self-ratings per objective over time"
     assert ax.get_xlabel() == "day of rating (UTC)" and ax.get_ylabel() == "objective"
@@ -430,7 +429,7 @@ def test_progress_and_calibration_plots_render(small, course, tmp_path):
     grid = ax.images[0].get_array()
     assert grid.tolist() == [[3, 5], [3, 1], [3, 5], [2, 4], [2, 3]]  # both rounds kept, one column each
     assert progress.axes[1].get_ylabel() == "self-rating (1-5)"  # the colour bar
-    picture = cal.plot_calibration(calibration)
+    picture = sa.plot_calibration(calibration)
     ax = picture.axes[0]
     assert ax.get_title() == "Calibration: self-rating vs exercise score"
     assert "score" in ax.get_xlabel() and "self-rating" in ax.get_ylabel()
@@ -438,15 +437,15 @@ def test_progress_and_calibration_plots_render(small, course, tmp_path):
     labels = {t.get_text() for t in ax.texts}
     assert {"01.over", "01.under"} <= labels and "01.right" not in labels
     out = tmp_path / "overview.png"
-    cal.plot_overview(calibration, small).savefig(out)
+    sa.plot_overview(calibration, small).savefig(out)
     assert out.stat().st_size > 10_000
 
 
 def test_plots_render_with_no_ratings(small, course):
-    calibration = cal.calibrate(course)
-    texts = [t.get_text() for t in cal.plot_progress(calibration.log, small).axes[0].texts]
+    calibration = sa.calibrate(course)
+    texts = [t.get_text() for t in sa.plot_progress(calibration.log, small).axes[0].texts]
     assert "no ratings yet" in texts
-    assert any("nothing to compare" in t.get_text() for t in cal.plot_calibration(calibration).axes[0].texts)
+    assert any("nothing to compare" in t.get_text() for t in sa.plot_calibration(calibration).axes[0].texts)
 
 
 # ---------------------------------------------------------------------------------------------

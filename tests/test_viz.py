@@ -130,11 +130,11 @@ def test_plot_loss_legend_is_outside_the_data():
 
 
 def test_calibration_plot_labels_do_not_overlap_and_are_8_points():
-    from flowlib.course import calibration as cal
+    from flowlib.course import self_assessment as sa
 
-    objectives, log, scores = cal.demo_session()
-    calibration = cal.calibrate(objectives=objectives, log=log, scores=scores, run_tests=False)
-    fig = cal.plot_calibration(calibration, top=6)
+    objectives, log, scores = sa.demo_session()
+    calibration = sa.calibrate(objectives=objectives, log=log, scores=scores, run_tests=False)
+    fig = sa.plot_calibration(calibration, top=6)
     texts = visible_texts(fig)
     assert min(t.get_fontsize() for t in texts) >= 8
     renderer = fig._get_renderer()

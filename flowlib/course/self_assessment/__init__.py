@@ -24,15 +24,28 @@ One module per idea::
     objectives   the learning objectives of every lesson and the 1-5 scale
     ratings      the append-only ratings log: record, read, latest
     form         rate() and rate_all(): sliders in a notebook, instructions elsewhere
-
-The progress picture and the calibration (self-rating beside exercise scores) are in
-:mod:`flowlib.course.calibration`; ``flowlib self-assess`` (:func:`main`) is the command line.
+    scores       exercise scores per grade cell, from feedback, autograded or local tests
+    calibration  each objective's self-rating beside its exercise score
+    plots        the progress and calibration pictures
+    demo         a made-up learner, in memory, for pictures and examples
+    command      ``flowlib self-assess`` (:func:`main`)
 """
 
+from flowlib.course.self_assessment.calibration import Calibration, CalibrationRow, calibrate
+from flowlib.course.self_assessment.command import main, ratings_report
+from flowlib.course.self_assessment.demo import demo_session
 from flowlib.course.self_assessment.form import instructions, rate, rate_all, rating_form
 from flowlib.course.self_assessment.objectives import Objective, Objectives, lessons, load_objectives, objectives_for
 from flowlib.course.self_assessment.places import COURSE_ENV, OBJECTIVES_ENV, course_dir, objectives_path, ratings_path
+from flowlib.course.self_assessment.plots import plot_calibration, plot_overview, plot_progress
 from flowlib.course.self_assessment.ratings import RatingsLog, latest_ratings, read_ratings, record
+from flowlib.course.self_assessment.scores import (
+    LessonScores,
+    exercise_groups,
+    lesson_scores,
+    parse_feedback_html,
+    scores_from_notebook_outputs,
+)
 
 __all__ = [
     "COURSE_ENV",
@@ -53,12 +66,18 @@ __all__ = [
     "rate_all",
     "rating_form",
     "instructions",
+    "LessonScores",
+    "CalibrationRow",
+    "Calibration",
+    "parse_feedback_html",
+    "scores_from_notebook_outputs",
+    "exercise_groups",
+    "lesson_scores",
+    "calibrate",
+    "plot_progress",
+    "plot_calibration",
+    "plot_overview",
+    "demo_session",
+    "ratings_report",
     "main",
 ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``flowlib self-assess``: see :func:`flowlib.course.calibration.main`."""
-    from flowlib.course.calibration import main as _main
-
-    return _main(argv)
