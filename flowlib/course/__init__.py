@@ -2,8 +2,8 @@
 
 The learner's side::
 
-    self_assessment  objectives and the learner's ratings (sliders, append-only log)
-    calibration      ratings beside exercise scores: progress and calibration pictures
+    self_assessment  objectives, the learner's ratings (sliders, append-only log) beside exercise
+                     scores, the pictures and ``flowlib self-assess`` (a subpackage, one module a step)
     validation       Validate's and ``flowlib check``'s points per exercise
     lab_validate     the Validate button's server side: nbgrader's Validator, points as JSON
     doctor           is this machine ready for the course?
