@@ -8,12 +8,12 @@ drives Debian's Chromium through it with Selenium:
 * the first minute: JupyterLab opens on the lessons, with no news pop-up or dialog in the way;
 * lessons 00 and 02, each as a learner works through it: open it (it opens at the top), run all
   cells, see no error outside the unanswered exercises and every figure drawn, type a correct
-  answer into the first exercise and run its tests, press nbgrader's *Validate* and read the
-  result, move the self-assessment sliders, press *Save* and find the ratings stored; then
+  answer into the first exercise and run its tests, press *Validate* (the course's button) and
+  read the points it shows for every exercise, move the self-assessment sliders, press *Save* and find the ratings stored; then
   reopen JupyterLab and find the lesson at the top, its figures unobstructed.
 
 Any error in the browser's console fails the test. Screenshots go to ``build/browser/``
-(ignored by git): the attention heatmap, each validation result, each saved rating, the
+(ignored by git): the attention heatmap, each validation result (and its text), each saved rating, the
 first minute and each reopened lesson. Cells are found by their nbgrader ids and cell ids in
 the notebook files, never by position or text, so the test follows the lessons as they change.
 The repository is never touched: JupyterLab serves the scratch copy, and ratings go there too.
@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from flowlib.course import validation
 from flowlib.course.cli import lab_command, lab_env
 from flowlib.course.self_assessment import load_objectives
 from tests.browser_helpers import artifact, console_errors, free_port, require_chromium, start_chromium, wait_for
@@ -230,11 +231,6 @@ class Lesson:
                 return i, tests
         raise AssertionError(f"{self.id} has no code exercise")
 
-    def autograded_tests(self) -> list[int]:
-        return [i for i, c in enumerate(self.cells) if c["cell_type"] == "code"
-                and c.get("metadata", {}).get("nbgrader", {}).get("grade")
-                and not c.get("metadata", {}).get("nbgrader", {}).get("solution")]
-
     def rate_cell(self) -> int:
         call = f'rate("{self.id}")'
         return next(i for i, c in enumerate(self.cells) if c["cell_type"] == "code" and call in "".join(c["source"]))
@@ -375,23 +371,29 @@ def run_cells(driver, lesson: Lesson, first: int, count: int) -> None:
     wait_for(done, f"{lesson.id}: cells {first}..{first + count - 1} to run")
 
 
-def validate(driver, lesson: Lesson) -> tuple[str, str, list[str]]:
-    """Press Validate; return the result's kind (success/failed), its text and the cells it lists."""
-    button = wait_for(lambda: _js(driver, "return panel.querySelector('.validate-button');"),
-                      "nbgrader's Validate button in the notebook toolbar")
+def validate(driver, lesson: Lesson) -> tuple[str, str, dict[str, tuple[str, str]], str]:
+    """Press the course's Validate; return the result's kind (passed/failed/error), its text, its
+    table ``{exercise: (points, message)}`` and the total it shows."""
+    button = wait_for(lambda: _js(driver, "return panel.querySelector('.flowlib-validate-button');"),
+                      "the course's Validate button in the notebook toolbar")
+    assert not _js(driver, "return panel.querySelector('.validate-button');"), "nbgrader's Validate button is shown too"
     button.click()
-    message = wait_for(lambda: driver.execute_script("return document.querySelector('#validation-message');"),
-                       f"{lesson.id}'s validation result", timeout=300)
+    result = wait_for(lambda: driver.execute_script("return document.querySelector('#flowlib-validation');"),
+                      f"{lesson.id}'s validation result", timeout=300)
     time.sleep(0.3)  # the dialog's opening transition
     driver.execute_script("return document.querySelector('.jp-Dialog-content');").screenshot(
         str(artifact(f"{lesson.id}_validate.png")))
-    kind = next((k.split("-", 1)[1] for k in message.get_attribute("class").split() if k.startswith("validation-")), "")
-    text = message.text
-    listed = driver.execute_script("return [...arguments[0].querySelectorAll('pre')].map(p => p.innerText);", message)
+    kind = next((k.rsplit("-", 1)[1] for k in result.get_attribute("class").split() if k.startswith("flowlib-validation-")), "")
+    text = result.text
+    rows = driver.execute_script(
+        "return [...arguments[0].querySelectorAll('tbody tr')].map(r => [r.dataset.exercise,"
+        " r.querySelector('.flowlib-exercise-points').innerText, r.querySelector('.flowlib-exercise-message').innerText]);",
+        result)
+    total = driver.execute_script("return arguments[0].querySelector('.flowlib-total-points')?.innerText ?? '';", result)
     driver.execute_script("document.querySelector('.jp-Dialog .jp-mod-accept').click();")
-    wait_for(lambda: not driver.execute_script("return document.querySelector('#validation-message');"),
+    wait_for(lambda: not driver.execute_script("return document.querySelector('#flowlib-validation');"),
              "the validation dialog to close", timeout=30)
-    return kind, text, listed
+    return kind, text, {name: (points, message) for name, points, message in rows}, total
 
 
 def rate(driver, lab: Lab, lesson: Lesson) -> dict[str, int]:
@@ -492,20 +494,21 @@ def test_a_learner_works_through_the_lesson(lab, browser, lesson_id):
     still = {i: e for i, e in _errors(lesson.saved()).items() if i in (answer_cell, *tests)}
     assert not still, f"{lesson.id}: the tests of a correct answer fail: {list(still.values())}"
 
-    # Validate: the answered exercise passes, and exactly the unanswered ones are listed.
-    kind, text, listed = validate(browser, lesson)
-    others = [i for i in lesson.autograded_tests() if i not in tests]
-
-    def sources(indices):
-        return {"".join(lesson.cells[i]["source"]).strip() for i in indices}
-
-    listed_sources = {item.strip() for item in listed}
-    if others:
-        assert kind == "failed", f"{lesson.id}: Validate should list the unanswered exercises; it says {kind}: {text[:500]}"
-        assert not (sources(tests) & listed_sources), f"{lesson.id}: Validate lists the answered exercise as failing"
-        assert sources(others) & listed_sources, f"{lesson.id}: Validate lists none of the unanswered exercises: {text[:500]}"
-    else:
-        assert kind == "success" and "passes all the tests" in text, f"{lesson.id}: Validate says {kind}: {text[:500]}"
+    # Validate: the answered exercise earns all its points, every other exercise none, "not answered yet".
+    before = lesson.saved()
+    kind, text, table, total = validate(browser, lesson)
+    artifact(f"{lesson.id}_validate.txt").write_text(text + "\n")
+    assert lesson.saved() == before, f"{lesson.id}: Validate changed the notebook file"
+    possible = {name: points for name, (_, points) in validation.per_exercise(validation.test_cells(lesson.cells)).items()}
+    answered = lesson.cells[answer_cell]["metadata"]["nbgrader"]["grade_id"]
+    earned = {name: points if name == answered else 0 for name, points in possible.items()}
+    assert {name: points for name, (points, _) in table.items()} == {
+        name: f"{earned[name]:g} of {points:g}" for name, points in possible.items()}, f"{lesson.id}: Validate shows {text}"
+    assert table[answered][1] == "", f"{lesson.id}: the answered exercise has a message: {table[answered]}"
+    for name in set(possible) - {answered}:
+        assert table[name][1] == validation.NOT_ANSWERED, f"{lesson.id}: {name} says {table[name][1]!r}, not that it is unanswered"
+    assert total == f"{sum(earned.values()):g} of {sum(possible.values()):g} point(s)", f"{lesson.id}: the total reads {total!r}"
+    assert kind == ("passed" if len(possible) == 1 else "failed"), f"{lesson.id}: Validate says {kind}: {text[:500]}"
 
     # Rate: the sliders' values are appended to the course's ratings file.
     ratings_file = lab.course / ".flowlib" / "ratings.jsonl"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlib.course import cli, edition, instructor, released, update, validation
+from flowlib.course import cli, edition, instructor, lab_validate, released, update, validation
 from tests.lab_server import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,8 @@ def test_the_edition_holds_what_a_learner_needs(built):
                  "self_assessment/self_assessment.ipynb", "checkpoints/char_gpt_pydoc.pt", "recipes/char_gpt_pydoc.py",
                  "requirements.lock", "requirements.txt", "pyproject.toml", "tools/install.sh", "environment.yml",
                  "postBuild", "start", "nbgrader_config.py", ".gitignore", edition.MANIFEST,
-                 ".jupyter-config/jupyter_server_config.json", ".jupyter-config/labconfig/page_config.json"):
+                 ".jupyter-config/jupyter_server_config.json", ".jupyter-config/labconfig/page_config.json",
+                 "jupyterlab/validate/labextension/package.json"):
         assert (out / path).is_file(), f"the edition lacks {path}"
     assert {p.name for p in (out / "notebooks").iterdir()} == set(_lessons(course))
     readme = (out / "README.md").read_text()
@@ -322,14 +323,14 @@ def learner_lab(built, tmp_path_factory):
     log = log_path.open("w")
     server = subprocess.Popen(command, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def call(path: str, data: dict | None = None, timeout: float = 180):
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"},
-                                         data=None if data is None else urllib.parse.urlencode(data).encode())
+    def call(path: str, data: dict | None = None, timeout: float = 180, as_json: bool = False):
+        body = None if data is None else (json.dumps(data) if as_json else urllib.parse.urlencode(data)).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}, data=body)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as reply:
                 return reply.status, reply.read().decode()
         except urllib.error.HTTPError as error:
-            return error.code, ""
+            return error.code, error.read().decode()
 
     wait_until_up(call, server, log_path)
     yield call, out, log_path
@@ -347,7 +348,9 @@ def test_the_learners_lab_has_validate_and_none_of_the_instructors_panels(learne
     disabled = set(config.get("disabledExtensions", []))
     assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:assignment-list",
             "@jupyter/nbgrader:course-list"} <= disabled, disabled
-    assert "@jupyter/nbgrader:validate-assignment" not in disabled
+    assert "@jupyter/nbgrader:validate-assignment" in disabled, "one Validate button: the course's, not nbgrader's"
+    status, body = call(lab_validate.ROUTE, {"path": "../elsewhere.ipynb"}, as_json=True)
+    assert status == 403 and "outside the server's folder" in json.loads(body)["error"], "the course's Validate is not served"
     assert call("/formgrader")[0] == 404, "no Formgrader in the student edition"
     assert call("/assignments")[0] == 404, "no Assignment List (and its exchange polling) without an exchange"
     status, body = call("/nbgrader_version?version=" + __import__("nbgrader").__version__)

@@ -35,9 +35,9 @@ MANIFEST = ".flowlib-edition.json"
 LEARNER_JUPYTER_CONFIG = ".jupyter-config"
 TEMPLATES = "edition"  # in the instructor's repository: the learner's README, Makefile, ...
 # What learners get, from the instructor's repository: folders, then single files.
-FOLDERS = ("notebooks", "flowlib", "self_assessment", "checkpoints", "recipes")
+FOLDERS = ("notebooks", "flowlib", "self_assessment", "checkpoints", "recipes", "jupyterlab/validate/labextension")
 FILES = ("pyproject.toml", "requirements.txt", "requirements.lock", "environment.yml", "postBuild", "LICENSE", "tools/install.sh",
-         "jupyterlab/overrides.json")
+         "jupyterlab/overrides.json", "jupyterlab/validate/jupyter_server_config.d/flowlib.course.lab_validate.json")
 # The learner's own versions, from edition/: template name -> name in the edition.
 TEMPLATE_FILES = {"README.md": "README.md", "Makefile": "Makefile", "nbgrader_config.py": "nbgrader_config.py",
                   "gitignore": ".gitignore", "start": "start"}
@@ -48,7 +48,8 @@ MARKERS = (
     ("hidden tests", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
     ("mark scheme", "=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ==="),
 )
-NBGRADER_PLUGINS = ("formgrader", "create-assignment", "course-list", "assignment-list", "menu")
+# nbgrader's JupyterLab plugins the learner does not get (the course's own Validate button replaces nbgrader's)
+NBGRADER_PLUGINS = ("formgrader", "create-assignment", "course-list", "assignment-list", "menu", "validate-assignment")
 # Known hits of the answer key that are not an answer given away, each with its reason:
 # {(solution cell id, file, sha256 of the region's text, first 16 digits): why}. Every build and the tests report them; once the
 # solution (or the other file) is reworded, delete the entry (the tests say when one is stale).
@@ -220,6 +221,7 @@ def jupyter_settings(exchange: str | None) -> dict[str, dict]:
     listed = bool(exchange)
     server = {
         "nbgrader.server_extensions.validate_assignment": True,
+        "flowlib.course.lab_validate": True,  # the course's Validate button (points per exercise)
         "nbgrader.server_extensions.formgrader": False,
         "nbgrader.server_extensions.course_list": False,
         "nbgrader.server_extensions.assignment_list": listed,
