@@ -10,7 +10,8 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 # the course's Validate: its button, prebuilt (jupyterlab/validate/labextension; its README says how to
-# rebuild it), and its server side (flowlib.course.lab_validate), switched on in the environment's settings
+# rebuild it), and its server side (flowlib.course.lab_validate), switched on in the environment's settings;
+# nbgrader's own Validate button is switched off (one Validate button)
 LAB_VALIDATE := $(VENV)/share/jupyter/labextensions/@flowlib/validate
 # Downloads are off for the tests and the instructor's steps. flowlib's loaders are offline by
 # themselves, so `make lab` leaves Hugging Face's defaults to the learner's own code.
@@ -33,12 +34,10 @@ test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 
 install: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 
-# nbgrader's extensions, less its Validate button: the course's own replaces it ($(LAB_VALIDATE))
 $(STAMP): $(LOCK) requirements.txt pyproject.toml
 	PYTHON=$(PYTHON) LOCK=$(LOCK) sh tools/install.sh $(VENV)
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment nbgrader.server_extensions.assignment_list nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
-	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:validate-assignment >/dev/null
 	@touch $(STAMP)
 
 ## the course's JupyterLab settings (no news pop-up, ...: jupyterlab/overrides.json), as JupyterLab's defaults
@@ -50,6 +49,7 @@ $(LAB_VALIDATE): jupyterlab/validate/labextension/package.json jupyterlab/valida
 	rm -rf $@ && mkdir -p $(@D) $(VENV)/etc/jupyter/jupyter_server_config.d
 	cp -r jupyterlab/validate/labextension $@
 	cp jupyterlab/validate/jupyter_server_config.d/flowlib.course.lab_validate.json $(VENV)/etc/jupyter/jupyter_server_config.d/
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:validate-assignment >/dev/null
 
 ## site: the lessons as a static website in build/site (student notebooks executed; MathJax fetched once with npm)
 site: $(STAMP)
