@@ -73,6 +73,9 @@ def test_postbuild_then_the_image_command_open_jupyterlab_on_the_course(tmp_path
     assert Path(where).is_relative_to(repo), f"flowlib comes from {where}, not from the repository {repo}"
     settings = env / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     assert settings.read_bytes() == (ROOT / "jupyterlab" / "overrides.json").read_bytes()
+    validate = env / "share" / "jupyter" / "labextensions" / "@flowlib" / "validate" / "package.json"
+    assert validate.read_bytes() == (ROOT / "jupyterlab" / "validate" / "labextension" / "package.json").read_bytes(), (
+        "postBuild does not install the course's Validate button")
 
     port, token = _free_port(), secrets.token_hex(16)
     # `jupyter notebook` as `python -m notebook`: the copy's bin/ scripts still name .venv's python
