@@ -13,7 +13,18 @@ from flowlib.course import doctor as doctor_module  # the module; flowlib.doctor
 Check = doctor_module.Check
 
 
-def test_this_environment_is_ready(capsys):
+@pytest.fixture
+def threads_as_a_learner_has_them():
+    """The suite's workers run one torch thread each (conftest.py); a learner's kernel has one per core."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_this_environment_is_ready(capsys, threads_as_a_learner_has_them):
     results = doctor_module.doctor()
     shown = capsys.readouterr().out
     assert all(check.ok for check in results), [c for c in results if not c.ok]
