@@ -9,6 +9,7 @@ Last, the extension JupyterLab loads from the environment is the committed build
 nbgrader's own Validate button is off.
 """
 
+import hashlib
 import json
 import os
 import secrets
@@ -150,6 +151,19 @@ def test_nbgraders_own_checks_are_reported(course, monkeypatch):
 def _listing(*args: str) -> str:
     done = subprocess.run([str(BIN / "jupyter"), *args, "list"], capture_output=True, text=True, timeout=120)
     return done.stdout + done.stderr
+
+
+def test_the_committed_build_is_made_from_the_committed_source():
+    """stamp.mjs (the last step of `npm run build`) hashes the sources into the build."""
+    folder = ROOT / "jupyterlab" / "validate"
+    digest = hashlib.sha256()
+    for name in ("package.json", "src/index.ts", "style/index.css", "style/index.js"):  # stamp.mjs's SOURCES
+        digest.update(f"{name}\n".encode())
+        digest.update((folder / name).read_bytes())
+    stamped = (BUILT / "source.sha256").read_text().strip()
+    assert stamped == digest.hexdigest(), (
+        "jupyterlab/validate/labextension was not built from the sources committed beside it: "
+        "rebuild it (see jupyterlab/validate/README.md) and commit labextension/")
 
 
 def test_jupyterlab_loads_the_course_validate_not_nbgraders():
