@@ -27,8 +27,9 @@ lab: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 	$(BIN)/flowlib lab $(ARGS)
 
 ## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip),
-## on $(JOBS) pytest-xdist workers, a test file each at a time (JOBS=0: in this process)
-JOBS ?= 2
+## on $(JOBS) pytest-xdist workers, a test file each at a time (JOBS=0: in this process; on 2 cores
+## three workers keep both busy while one waits on a kernel or a browser: 19 min against 20 for two)
+JOBS ?= 3
 test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 	$(BIN)/python -m pytest --numprocesses $(JOBS) --dist loadfile
 
