@@ -42,14 +42,16 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per notebook")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPU cores; budget {args.budget:.0f} s per notebook")
-    print(f"{'notebook':<58} {'seconds':>8} {'/ budget':>9}")
+    paths = notebooks(args.only)
+    width = max(len(str(p.relative_to(ROOT))) for p in paths)
+    print(f"{'notebook':<{width}} {'seconds':>8} {'/ budget':>9}")
     total = 0.0
-    for path in notebooks(args.only):
+    for path in paths:
         seconds = run(path)
         total += seconds
         flag = "  OVER BUDGET" if seconds > args.budget else ""
-        print(f"{str(path.relative_to(ROOT)):<58} {seconds:8.1f} {seconds / args.budget:9.2f}{flag}", flush=True)
-    print(f"{'all':<58} {total:8.1f}")
+        print(f"{str(path.relative_to(ROOT)):<{width}} {seconds:8.1f} {seconds / args.budget:9.2f}{flag}", flush=True)
+    print(f"{'all':<{width}} {total:8.1f}")
 
 
 if __name__ == "__main__":
