@@ -100,7 +100,8 @@ class Sandbox:
     threads: int | None = None  # OMP/MKL threads of the kernel (None: the grader's OMP_NUM_THREADS, else the library default)
 
     def __post_init__(self) -> None:
-        self.host = Path(tempfile.mkdtemp(prefix="flowlib-grade-"))
+        # named for the grading process: a folder a killed run left says whose it was
+        self.host = Path(tempfile.mkdtemp(prefix=f"flowlib-grade-{os.getpid()}-"))
         self.runtime = self.host / "runtime"  # the kernel's connection file and sockets
         self.runtime.mkdir()
         self.uid = SANDBOX_UID + self.slot if os.geteuid() == 0 else os.geteuid()
