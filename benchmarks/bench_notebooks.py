@@ -18,12 +18,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from flowlib.course.validation import lesson_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def notebooks(only: list[str]) -> list[Path]:
-    found = sorted(ROOT.glob("notebooks/*/*.ipynb")) + [ROOT / "self_assessment" / "self_assessment.ipynb"]
-    found = [p for p in found if ".ipynb_checkpoints" not in p.parts]
+    found = lesson_notebooks(ROOT) + [ROOT / "self_assessment" / "self_assessment.ipynb"]
     return [p for p in found if not only or any(p.name.startswith(prefix) for prefix in only)]
 
 
