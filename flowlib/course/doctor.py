@@ -47,6 +47,8 @@ def course_folder() -> Path:
     from flowlib.course.self_assessment import course_dir
 
     return course_dir()
+
+
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+\-]+)")
 
 
