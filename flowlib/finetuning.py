@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from flowlib.bert import mean_pool
+from flowlib.training import to_device
 
 __all__ = ["MODULES", "DocstringData", "docstring_dataset", "encode", "embed", "length_batches", "EncoderClassifier", "accuracy"]
 
@@ -175,11 +176,14 @@ def _by_length(batch: dict[str, Tensor], batch_size: int, order: Tensor | None =
 
 @torch.no_grad()
 def embed(model: nn.Module, batch: dict[str, Tensor], batch_size: int = 64) -> Tensor:
-    """Mean-pooled last hidden states of a Hugging Face encoder: ``(n, d_model)`` for a batch of ``n`` texts."""
+    """Mean-pooled last hidden states of a Hugging Face encoder: ``(n, d_model)`` for a batch of ``n``
+    texts, on the CPU (each chunk runs on the model's device)."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     out = torch.empty(len(batch["input_ids"]), model.config.hidden_size)
     for indices, part in _by_length(batch, batch_size):
+        part = to_device(part, device)
         out[indices] = mean_pool(model(**part).last_hidden_state, part["attention_mask"]).float().cpu()
     model.train(was_training)
     return out
@@ -222,7 +226,8 @@ def accuracy(model: nn.Module, batch: dict[str, Tensor], labels: Tensor | Sequen
     if len(labels) != len(batch["input_ids"]):
         raise ValueError(f"{len(batch['input_ids'])} texts but {len(labels)} labels")
     model.eval()
+    device = next(model.parameters()).device
     predicted = torch.empty_like(labels)
     for indices, part in _by_length(batch, batch_size):
-        predicted[indices] = model(**part).argmax(-1).cpu()
+        predicted[indices] = model(**to_device(part, device)).argmax(-1).cpu()
     return (predicted == labels).float().mean().item()

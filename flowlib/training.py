@@ -2,7 +2,8 @@
 
 :func:`train` runs AdamW with a linear warm-up then cosine decay of the learning rate,
 clips the gradient norm, evaluates every ``eval_every`` steps, shows one progress bar, and
-returns a :class:`History` of the losses. Seeded: the same call gives the same numbers.
+returns a :class:`History` of the losses. Seeded: the same call gives the same numbers. float32
+on every machine unless bf16 autocast is asked for (:mod:`flowlib.precision`).
 
     history = train(model, batches, loss_fn, steps=500, lr=3e-3,
                     eval_fn=lambda m: mean_loss(m, loss_fn, val_batches))
@@ -13,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from flowlib.precision import ENV, bf16_requested, cpu_has_bf16
 
 __all__ = [
     "default_device",
@@ -45,10 +47,11 @@ def default_device() -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and PyTorch's (CPU and CUDA) random number generators."""
+    """Seed Python's, NumPy's and PyTorch's random number generators: the CPU's and every CUDA
+    device's (weights, dropout, and any data order drawn from the global generators)."""
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # seeds the CPU generator and every CUDA device's (torch.cuda.manual_seed_all)
 
 
 def to_device(batch: Any, device: torch.device | str) -> Any:
@@ -124,25 +127,6 @@ def _batch_stream(batches: Callable[[int], Any] | Iterable[Any]) -> Iterator[Any
     raise TypeError(f"batches must be an iterable of batches or a function step -> batch; got {type(batches).__name__}")
 
 
-def cpu_has_bf16() -> bool:
-    """True when this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where bf16 autocast pays off.
-
-    Set the environment variable ``FLOWLIB_BF16=0`` to turn it off everywhere (``1`` to force it on).
-    """
-    forced = os.environ.get("FLOWLIB_BF16")
-    if forced in ("0", "1"):
-        return forced == "1"
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    if any(check is not None and check() for check in checks):
-        return True
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device) -> torch.optim.AdamW:
     """AdamW that decays matrices only: biases, LayerNorm gains and 1-d parameters are left alone.
 
@@ -160,10 +144,10 @@ class Trainer:
     """One optimiser step at a time: what :func:`train` runs, usable on its own (the benchmark does).
 
     ``step(batch)`` moves the batch to the device, computes ``loss_fn(model, batch)`` (under bf16
-    autocast when ``autocast``), back-propagates, clips, steps AdamW and the schedule, and returns the
-    loss as a detached tensor: no ``.item()``, so nothing waits for the device. After a step,
-    ``grad_norm`` holds that step's global gradient norm before clipping (a 0-d tensor) and ``last_lr``
-    the learning rate it used.
+    autocast when ``autocast`` is True; ``None``: only when ``FLOWLIB_BF16=1`` opts in),
+    back-propagates, clips, steps AdamW and the schedule, and returns the loss as a detached tensor:
+    no ``.item()``, so nothing waits for the device. After a step, ``grad_norm`` holds that step's
+    global gradient norm before clipping (a 0-d tensor) and ``last_lr`` the learning rate it used.
     """
 
     def __init__(
@@ -190,7 +174,8 @@ class Trainer:
         if not 0 <= warmup_steps <= steps:
             raise ValueError(f"warmup_steps must be between 0 and steps={steps}; got {warmup_steps}")
         self.device = torch.device(device) if device is not None else default_device()
-        self.autocast = (self.device.type == "cpu" and cpu_has_bf16()) if autocast is None else bool(autocast)
+        self.autocast_from_env = autocast is None and bf16_requested()
+        self.autocast = self.autocast_from_env if autocast is None else bool(autocast)
         self.model, self.loss_fn, self.clip_norm, self.lr = model.to(self.device), loss_fn, clip_norm, lr
         self.optimizer = _optimizer(model, lr, weight_decay, tuple(betas), self.device)  # type: ignore[arg-type]
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio))
@@ -243,10 +228,10 @@ def train(
     steps (default: 10 times per run) and after the last step. The model is left in eval mode.
 
     AdamW (fused kernel) with ``betas`` (PyTorch's default (0.9, 0.999); GPT-2 and nanoGPT use
-    (0.9, 0.95) or (0.9, 0.99)). ``autocast``: run the forward pass in bfloat16 (``torch.autocast``);
-    ``None`` (default) turns it on only on a CPU with native bf16 (:func:`cpu_has_bf16`), and the
-    progress bar then says ``bf16``. The losses are read back from the device only at evaluations
-    and progress updates, not at every step; a non-finite loss is reported with its step then.
+    (0.9, 0.95) or (0.9, 0.99)). ``autocast=True``: run the forward pass in bfloat16
+    (``torch.autocast``); ``None`` (default): float32 on every machine, unless the environment opts in
+    with ``FLOWLIB_BF16=1``. The progress bar says when bf16 autocast is on, and why. The losses are
+    read back from the device only at evaluations and progress updates, not at every step; a non-finite loss is reported with its step then.
     """
     eval_every = max(1, steps // 10) if isinstance(steps, int) and eval_every is None else eval_every
     if eval_every is not None and eval_every < 1:
@@ -259,7 +244,7 @@ def train(
     pending: list[torch.Tensor] = []  # (loss, gradient norm) pairs not yet read back from the device
     sync_every = max(1, min(eval_every or 1, 25))
     start = time.perf_counter()
-    desc = "training (bf16 autocast)" if trainer.autocast else "training"
+    desc = "training" + (f" (bf16 autocast: {ENV}=1)" if trainer.autocast_from_env else " (bf16 autocast)" if trainer.autocast else "")
     bar = tqdm(range(1, steps + 1), disable=not progress, desc=desc, unit="step", mininterval=0.5)
 
     def read_back() -> None:

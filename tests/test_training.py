@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from flowlib.data import tensor_batches
+from flowlib.precision import rtol
 from flowlib.training import History, default_device, mean_loss, seed_everything, to_device, train, warmup_cosine
 
 
@@ -109,11 +110,15 @@ def test_to_device_walks_containers():
     assert default_device().type in {"cpu", "cuda"}
 
 
-def test_seed_everything_repeats_random_numbers():
+def test_seed_everything_repeats_random_numbers_and_dropout(monkeypatch):
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)  # CUDA's generators too, where there are some
+    dropout = torch.nn.Dropout(0.5)
     seed_everything(3)
-    first = torch.rand(2)
+    first, mask = torch.rand(2), dropout(torch.ones(8))
     seed_everything(3)
-    assert torch.equal(torch.rand(2), first)
+    assert torch.equal(torch.rand(2), first) and torch.equal(dropout(torch.ones(8)), mask)
+    assert seeded and set(seeded) == {3}
 
 
 def test_betas_reach_adamw_and_the_optimiser_is_fused(monkeypatch):
@@ -141,24 +146,34 @@ def test_losses_are_read_back_in_batches_not_every_step(monkeypatch):
     assert history.steps == list(range(1, 61)) and len(history.losses) == 60
 
 
-def test_bf16_autocast_follows_the_cpu_and_is_reported(monkeypatch, capsys):
-    from flowlib import training
+def test_float32_on_every_machine_unless_bf16_is_asked_for_by_name(monkeypatch, capsys):
+    from flowlib import precision, training
 
+    linear = torch.nn.Linear(4, 1)
+    monkeypatch.delenv("FLOWLIB_BF16", raising=False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)  # a CPU with native bf16 changes nothing
+    assert training.Trainer(linear, mse, 5, device="cpu").autocast is False
+    assert training.Trainer(linear, mse, 5, device="cpu", autocast=True).autocast is True  # asked for by name
     monkeypatch.setenv("FLOWLIB_BF16", "0")
-    assert training.cpu_has_bf16() is False
-    assert training.Trainer(torch.nn.Linear(4, 1), mse, 5, device="cpu").autocast is False
-    monkeypatch.setenv("FLOWLIB_BF16", "1")
-    trainer = training.Trainer(torch.nn.Linear(4, 1), mse, 5, device="cpu")
-    assert trainer.autocast is True  # CPU with native bf16: on by default
-    assert training.Trainer(torch.nn.Linear(4, 1), mse, 5, device="cpu", autocast=False).autocast is False
-    monkeypatch.delenv("FLOWLIB_BF16")
-    flags = open("/proc/cpuinfo").read() if __import__("os").path.exists("/proc/cpuinfo") else ""
-    if "avx512_bf16" not in flags and "amx_bf16" not in flags:
-        assert training.cpu_has_bf16() is False  # e.g. an AVX2-only CPU: autocast stays off
+    assert training.Trainer(linear, mse, 5, device="cpu").autocast is False
+    monkeypatch.setenv("FLOWLIB_BF16", "1")  # the run opts in
+    assert training.Trainer(linear, mse, 5, device="cpu").autocast is True
+    assert training.Trainer(linear, mse, 5, device="cpu", autocast=False).autocast is False
     x, y = regression()
-    monkeypatch.setenv("FLOWLIB_BF16", "1")
     history = train(torch.nn.Linear(4, 1), tensor_batches(x, y, batch_size=32), mse, steps=20, lr=0.1)
-    assert "bf16 autocast" in capsys.readouterr().err and len(history.losses) == 20
+    assert "bf16 autocast: FLOWLIB_BF16=1" in capsys.readouterr().err and len(history.losses) == 20
+    monkeypatch.setenv("FLOWLIB_BF16", "yes")
+    with pytest.raises(ValueError, match="FLOWLIB_BF16 must be 1 .* or 0"):
+        training.Trainer(linear, mse, 5, device="cpu")
+
+
+def test_the_tolerance_follows_the_precision_in_force(monkeypatch):
+    from flowlib.precision import BF16_RTOL, FLOAT32_RTOL, rtol
+
+    monkeypatch.delenv("FLOWLIB_BF16", raising=False)
+    assert rtol() == FLOAT32_RTOL < BF16_RTOL == rtol(bf16=True)
+    monkeypatch.setenv("FLOWLIB_BF16", "1")
+    assert rtol() == BF16_RTOL and rtol(bf16=False) == FLOAT32_RTOL
 
 
 def test_history_records_the_gradient_norm_before_clipping_and_the_learning_rate():
@@ -172,4 +187,4 @@ def test_history_records_the_gradient_norm_before_clipping_and_the_learning_rate
     x, y = next(tensor_batches(*regression(), batch_size=32))
     mse(model, (x, y)).backward()
     by_hand = torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
-    assert free.grad_norms[0] == pytest.approx(by_hand, rel=1e-5)
+    assert free.grad_norms[0] == pytest.approx(by_hand, rel=rtol())  # by hand in float32; train() under FLOWLIB_BF16=1 in bf16
