@@ -4,15 +4,15 @@ Every graded test cell in the course calls these instead of a bare ``assert``, s
 
 * a failure explains itself in the lesson's words ("your weights do not sum to 1 over the
   keys axis"), never just ``AssertionError``;
-* a known classic mistake is recognised and named (pass ``mistakes=``);
-* the grader can decide the verdict outside the learner's kernel.
+* a known classic mistake is recognised and named (pass ``mistakes=``).
 
 Each check turns what it is given into plain data (:func:`flowlib.comparisons.plain`: numbers,
 strings, lists and arrays; a learner's own objects are never trusted) and applies its rule
-(:mod:`flowlib.comparisons`). In your notebook a failed check raises :class:`ExerciseFailure`
-at once. When the course grades a submission, each check called by the test cell also hands
-its plain data to the grader, which applies the same rule again in its own process, against
-the values the solution produced. Checks never print and never write to stderr.
+(:mod:`flowlib.comparisons`); a failed check raises :class:`ExerciseFailure` at once. In your
+notebook the test cell runs in your kernel. When the course grades a submission, the same test
+cell runs in the grader's own process: your functions are called there with the test's inputs,
+their results come back as data, and these checks decide there (see
+:mod:`flowlib.course.grader.testcell`). Checks never print and never write to stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import contextlib
 import io
 import json
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,55 +43,22 @@ __all__ = [
     "check_true",
     "check_option",
     "check_choice",
+    "gradients",
     "TestResult",
     "score_notebook",
 ]
 
-RECORD_MIME = "application/vnd.flowlib.record+json"
 
 
 class ExerciseFailure(AssertionError):
     """An exercise answer is not right yet; the message says what to look at."""
 
 
-def _request_metadata() -> Mapping[str, Any]:
-    """The metadata of the Jupyter request being run ({} outside a kernel)."""
-    kernel_module = sys.modules.get("ipykernel.kernelbase")
-    if kernel_module is None or not kernel_module.Kernel.initialized():
-        return {}
-    parent = kernel_module.Kernel.instance().get_parent("shell") or {}
-    return parent.get("metadata") or {}
-
-
-def _called_by_the_cell() -> bool:
-    """True when the check was called by the code of the cell being run (the test), not by a
-    function defined in another cell (an answer that calls a check on itself)."""
-    frame, cell_file = sys._getframe(1), None
-    caller = None
-    while frame is not None:
-        if caller is None and frame.f_globals.get("__name__") != __name__:
-            caller = frame.f_code.co_filename
-        if frame.f_code.co_name == "<module>":  # the innermost module-level code: the cell
-            cell_file = frame.f_code.co_filename
-            break
-        frame = frame.f_back
-    return caller is not None and caller == cell_file
-
-
 def _check(kind: str, what: str, actual: Any, expected: Any = None, params: Mapping[str, Any] | None = None,
            mistakes: Mapping[str, Any] | None = None) -> None:
-    """Apply the rule of ``kind``; report the plain data to the grader when it asks; raise if wrong."""
-    params = dict(params or {})
+    """Apply the rule of ``kind`` to plain data; raise :class:`ExerciseFailure` with its message if wrong."""
     plain_mistakes = {name: plain(value) for name, value in (mistakes or {}).items()}
-    message = comparisons.decide(kind, actual, expected, what, params, plain_mistakes)
-    grader = _request_metadata().get("flowlib_record")
-    if grader and _called_by_the_cell():
-        record = {"token": grader.get("token"), "kind": kind, "what": what, "actual": actual, "message": message}
-        if grader.get("full") or params.get("depends_on_answer"):
-            record.update(expected=expected, params=params, mistakes=plain_mistakes)
-        from IPython.display import publish_display_data
-
-        publish_display_data({RECORD_MIME: record})
+    message = comparisons.decide(kind, actual, expected, what, dict(params or {}), plain_mistakes)
     if message:
         raise ExerciseFailure(message)
 
@@ -114,23 +80,21 @@ def check_shape(actual: Any, expected_shape: Iterable[int], what: str) -> None:
 
 
 def check_close(actual: Any, expected: Any, what: str, *, atol: float = 1e-5, rtol: float = 1e-4,
-                mistakes: Mapping[str, Any] | None = None, hint: str = "", depends_on_answer: bool = False) -> None:
+                mistakes: Mapping[str, Any] | None = None, hint: str = "") -> None:
     """Check that ``actual`` equals ``expected`` to within ``atol + rtol * |expected|``.
 
     ``what`` names the value in the lesson's words ("attention weights"). ``mistakes`` maps a
     description of a classic mistake ("softmax over the queries axis instead of the keys
     axis") to the value that mistake would produce; when ``actual`` matches one, the failure
-    message names it. ``hint`` is appended to any failure message. ``depends_on_answer`` says
-    that ``expected`` is computed from the learner's own objects (their model's weights), so
-    the grader compares with it rather than with the solution's value.
+    message names it. ``hint`` is appended to any failure message.
     """
-    params = {"atol": float(atol), "rtol": float(rtol), "hint": hint, "depends_on_answer": depends_on_answer}
+    params = {"atol": float(atol), "rtol": float(rtol), "hint": hint}
     _check("close", what, plain(actual), plain(expected), params, mistakes)
 
 
-def check_equal(actual: Any, expected: Any, what: str, *, hint: str = "", depends_on_answer: bool = False) -> None:
+def check_equal(actual: Any, expected: Any, what: str, *, hint: str = "") -> None:
     """Check exact equality: integers, booleans, strings, lists, masks and token ids."""
-    _check("equal", what, plain(actual), plain(expected), {"hint": hint, "depends_on_answer": depends_on_answer})
+    _check("equal", what, plain(actual), plain(expected), {"hint": hint})
 
 
 def check_sums_to_one(weights: Any, axis: int, what: str, axis_name: str, *, atol: float = 1e-5) -> None:
@@ -181,6 +145,38 @@ def check_choice(answer: Any, correct: Any, options: Iterable[Any], what: str, *
     _check("choice", what, plain(answer), correct, {"options": list(options), "why": why})
 
 
+def gradients(module: Callable[..., Any], inputs: Iterable[Any], names: Iterable[str], *,
+              targets: Any = None) -> dict[str, Any]:
+    """Back-propagate once through ``module(*inputs)`` and return the gradient of each parameter
+    named in ``names`` (dotted, as in ``state_dict``: ``"linear.weight"``), ``None`` where none
+    arrived. The loss is the cross-entropy against ``targets`` when given, else the sum of the
+    squared outputs. Gradients already there are cleared first.
+
+    When the course grades a notebook, ``module`` lives in your kernel and the test in the
+    grader's process: this function then runs in your kernel, where the module is.
+    """
+    in_kernel = getattr(type(module), "in_kernel", None)  # the grader's handle on a learner's object
+    if in_kernel is not None:
+        return in_kernel(module, gradients, inputs, names, targets=targets)
+    import torch
+
+    def parameter(name: str) -> Any:
+        value: Any = module
+        for part in name.split("."):
+            value = getattr(value, part)
+        return value
+
+    for name in names:
+        parameter(name).grad = None
+    output = module(*inputs)
+    if targets is None:
+        loss = output.pow(2).sum()
+    else:
+        loss = torch.nn.functional.cross_entropy(output, targets)
+    loss.backward()
+    return {name: parameter(name).grad for name in names}
+
+
 # --- scoring a notebook's exercises without a Jupyter kernel ------------------------------
 
 
@@ -200,11 +196,12 @@ class TestResult:
         return self.points == self.max_points
 
 
-def _code(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
+def python_source(code: str | Mapping[str, Any]) -> str:
+    """A cell's code (or the cell itself) as plain Python: IPython's magics and shell escapes,
+    which mean nothing outside a kernel, become blank lines (so line numbers stay)."""
+    source = code if isinstance(code, str) else code.get("source", "")
     text = "".join(source) if isinstance(source, list) else source
-    # IPython magics and shell escapes mean nothing outside a kernel.
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("%", "!")))
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines())
 
 
 def _why(error: BaseException) -> str:
@@ -249,11 +246,11 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
         with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for cell in setup:
-                exec(compile(_code(cell), f"{notebook_path.name}:setup", "exec"), namespace)
+                exec(compile(python_source(cell), f"{notebook_path.name}:setup", "exec"), namespace)
             for cell in answers:
                 grade_id = meta(cell).get("grade_id", "")
                 try:
-                    exec(compile(replace.get(grade_id, _code(cell)), f"{notebook_path.name}:{grade_id}", "exec"), namespace)
+                    exec(compile(replace.get(grade_id, python_source(cell)), f"{notebook_path.name}:{grade_id}", "exec"), namespace)
                 except Exception:  # an unanswered or broken answer: its tests will say so
                     pass
             for cell in code_cells:
@@ -262,7 +259,7 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
                     continue
                 grade_id, points = info.get("grade_id", ""), float(info.get("points", 0))
                 try:
-                    exec(compile(_code(cell), f"{notebook_path.name}:{grade_id}", "exec"), dict(namespace))
+                    exec(compile(python_source(cell), f"{notebook_path.name}:{grade_id}", "exec"), dict(namespace))
                     results[grade_id] = TestResult(grade_id, points, points)
                 except Exception as error:
                     results[grade_id] = TestResult(grade_id, 0.0, points, _why(error))

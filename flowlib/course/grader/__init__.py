@@ -5,9 +5,13 @@
     screen     rebuild the notebook to run from the course's source; read the learner's code
                for delegation and tampering, without running it
     sandbox    a fresh, locked-down place for one submission's kernel (bubblewrap, setrlimit)
-    execute    one sandboxed kernel over Jupyter's protocol: a cell, its status and records
-    run        every cell of the plan, with the integrity probe and canary, and restarts
-    integrity  the probe and the canary (grader code sent into the kernel)
+    execute    one sandboxed kernel over Jupyter's protocol: a cell, its status, the agent's answers
+    run        every cell of the plan: the learner's and the course's in the kernel, each test
+               cell in the grader's process, the integrity probe, restarts
+    testcell   one test cell run in the grader's process, the learner's names fetched as data
+    remote     the grader's end of the channel: requests out, plain data parsed back
+    agent      the kernel's end (its text is sent into the kernel; never imported)
+    integrity  the probe (grader code sent into the kernel): flags for a person
     verdicts   where each test cell's points are decided, in the grader's own process
     grade      one submission's whole path as one independent job; the solution's reference
     gradebook  the one writer of nbgrader's gradebook.db, and the graded notebook
@@ -16,6 +20,6 @@
     export, summary   the CSV with flag columns, and the tables an instructor reads
 
 The checks a test cell calls live in :mod:`flowlib.grading` and their rules in
-:mod:`flowlib.comparisons` (the learner's side); only :mod:`integrity`'s probe and canary
+:mod:`flowlib.comparisons` (the learner's side); only :mod:`agent`'s and :mod:`integrity`'s
 code, as text, is ever sent into a learner's kernel.
 """

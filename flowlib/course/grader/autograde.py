@@ -4,9 +4,9 @@ It is the only writer of ``gradebook.db``. One broken submission never stops the
 is recorded as failed, with its reason, and every other grade of the run is kept. The
 gradebook is copied to ``gradebook.db.bak`` before the first write of a run.
 
-The reference records of each lesson's solution (what its checks report) are computed once
-in the same sandbox and kept in ``.flowlib/grader/`` under a key of everything they depend
-on: the source and released notebooks and flowlib's code.
+Each lesson's solution is graded in the sandbox first, as a submission is: a lesson whose
+solution does not grade cleanly is refused. That check is remembered in ``.flowlib/grader/``
+under a key of everything grades depend on: the source and released notebooks and flowlib's code.
 """
 
 from __future__ import annotations
@@ -51,20 +51,19 @@ def _fingerprint(*parts: bytes) -> str:
 
 
 def load_lesson(root: Path, name: str) -> Lesson:
-    """The lesson with its reference records (computed in the sandbox, or read from the cache)."""
+    """The lesson, once its solution is known to grade cleanly (checked in the sandbox once per
+    version of the lesson and of flowlib; the check is remembered in ``.flowlib/grader/``)."""
     source_bytes = (root / "solutions" / name / f"{name}.ipynb").read_bytes()
     released_bytes = (root / "notebooks" / name / f"{name}.ipynb").read_bytes()
-    lesson = Lesson(name, json.loads(source_bytes), json.loads(released_bytes))
-    cache = root / ".flowlib" / "grader" / f"{name}-{_fingerprint(source_bytes, released_bytes)}.json"
-    if cache.is_file():
-        records = json.loads(cache.read_text())
-    else:
-        records = reference(lesson)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        for stale in cache.parent.glob(f"{name}-*.json"):
+    checked = root / ".flowlib" / "grader" / f"{name}-{_fingerprint(source_bytes, released_bytes)}.json"
+    lesson = Lesson(name, json.loads(source_bytes), json.loads(released_bytes), key=checked.stem)
+    if not checked.is_file():
+        reference(lesson)
+        checked.parent.mkdir(parents=True, exist_ok=True)
+        for stale in checked.parent.glob(f"{name}-*.json"):
             stale.unlink()
-        cache.write_text(json.dumps(records))
-    return Lesson(name, lesson.source, lesson.released, records, key=cache.stem)
+        checked.write_text(json.dumps({"solution": "grades cleanly"}))
+    return lesson
 
 
 def _lesson_or_error(root: Path, name: str) -> Lesson | str:

@@ -2,9 +2,9 @@
 
 The grader talks to the kernel over Jupyter's own protocol (IPC sockets in the sandbox's
 runtime folder), the way JupyterLab would. What comes back from each cell is kept as data:
-its status (ok, error, timeout, died, flood), the error's name and message, and the records
-the test cell's checks reported. Nothing the learner printed is kept: no output of a graded
-run ever reaches a learner, so it cannot carry a hidden test out.
+its status (ok, error, timeout, died, flood), the error's name and message, and what the
+grader's agent answered to a request. Nothing the learner printed is kept: no output of a
+graded run ever reaches a learner.
 
 A cell that runs past its time is interrupted; a kernel that ignores the interrupt, or dies
 (``exit()``, a crash, out of memory), is restarted and the cells before the failed one are
@@ -27,7 +27,7 @@ from typing import Any
 from jupyter_client.blocking.client import BlockingKernelClient
 
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
-from flowlib.grading import RECORD_MIME
+from flowlib.course.grader.remote import RECORD_MIME
 
 MAX_RESTARTS = 3
 
@@ -38,8 +38,7 @@ class CellRun:
 
     status: str = "ok"  # ok | error | timeout | died | flood | skipped
     error: str = ""  # "Name: message" of an error, or why the cell did not run
-    records: list[dict[str, Any]] = field(default_factory=list)
-    forged: int = 0  # records carrying a wrong token
+    records: list[dict[str, Any]] = field(default_factory=list)  # what the grader's agent answered
     printed: int = 0  # bytes of output (the records aside)
     seconds: float = 0.0
 
@@ -112,12 +111,12 @@ class Kernel:
             self.process.wait()
             self.process = None
 
-    def _send(self, code: str, *, metadata: dict | None = None, silent: bool = False, store_history: bool = True,
+    def _send(self, code: str, *, silent: bool = False, store_history: bool = True,
               user_expressions: dict | None = None) -> str:
         assert self.client is not None
         content = {"code": code, "silent": silent, "store_history": store_history and not silent,
                    "user_expressions": user_expressions or {}, "allow_stdin": False, "stop_on_error": False}
-        message = self.client.session.msg("execute_request", content, metadata=metadata or {})
+        message = self.client.session.msg("execute_request", content)
         self.client.shell_channel.send(message)
         return message["header"]["msg_id"]
 
@@ -125,13 +124,12 @@ class Kernel:
         assert self.client is not None
         self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
 
-    def run(self, code: str, limits: Limits, *, token: str | None = None, full: bool = False,
+    def run(self, code: str, limits: Limits, *, token: str | None = None,
             store_history: bool = True, deadline: float | None = None) -> CellRun:
-        """Execute one cell; collect its status, error and (with ``token``) its check records."""
-        metadata = {"flowlib_record": {"token": token, "full": full}} if token else {}
+        """Execute one cell; collect its status, error and (with ``token``) the agent's answers."""
         started = time.monotonic()
         run = CellRun()
-        msg_id = self._send(code, metadata=metadata, store_history=store_history)
+        msg_id = self._send(code, store_history=store_history)
         stop_at = started + limits.cell_seconds
         if deadline is not None:
             stop_at = min(stop_at, deadline)
@@ -150,12 +148,14 @@ class Kernel:
                 self.stop()
                 break
             if reply is None:
-                try:
-                    answer = self.client.get_shell_msg(timeout=0)
+                try:  # once the kernel is idle only the reply is missing: wait on it, not on IOPub
+                    answer = self.client.get_shell_msg(timeout=0.05 if idle else 0)
                     if answer["parent_header"].get("msg_id") == msg_id:
                         reply = answer["content"]
                 except queue.Empty:
                     pass
+            if idle:
+                continue
             try:
                 message = self.client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
@@ -182,11 +182,8 @@ class Kernel:
                     # prints for ever still meets its time limit
                     run.status, run.error = "flood", f"the cell printed more than {limits.output_bytes_cell >> 10} KiB"
                     continue
-                if record is not None:
-                    if token and isinstance(record, dict) and record.get("token") == token:
-                        run.records.append(record)
-                    else:
-                        run.forged += 1
+                if token and isinstance(record, dict) and record.get("token") == token:
+                    run.records.append(record)
         if interrupted_at is not None and run.status in ("ok", "error"):
             run.status = "timeout"
             run.error = f"the cell ran past its time limit ({stop_at - started:.0f} s) and was interrupted"

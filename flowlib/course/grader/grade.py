@@ -9,30 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from flowlib.course.grader import screen
-from flowlib.course.grader.run import execute
 from flowlib.course.grader.report import Report
-from flowlib.course.grader.sandbox import Limits, Sandbox
-from flowlib.course.grader.verdicts import decide_cell, verdicts
-
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n?(.*?)### END HIDDEN TESTS", re.S)
-
+from flowlib.course.grader.run import Tests, execute
+from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
+from flowlib.course.grader.testcell import HIDDEN_BLOCK, setup_namespace
+from flowlib.course.grader.verdicts import decide_cell, unreadable, verdicts, written
 
 @dataclass(frozen=True)
 class Lesson:
-    """What the grader knows of a lesson: its source and released notebooks, the reference
-    records of its solution, and its limits."""
+    """What the grader knows of a lesson: its source and released notebooks, and its limits."""
 
     name: str
     source: dict[str, Any]
     released: dict[str, Any]
-    reference: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    key: str = ""  # what the reference depends on (see autograde.load_lesson)
+    key: str = ""  # what its grades depend on (see autograde.load_lesson)
 
     @property
     def limits(self) -> Limits:
@@ -42,7 +37,7 @@ class Lesson:
         """Every line of the lesson's hidden tests (no message may echo them)."""
         lines = []
         for cell in self.source["cells"]:
-            for block in HIDDEN.findall(screen._text(cell)):
+            for block in HIDDEN_BLOCK.findall(screen._text(cell)):
                 lines += [line for line in block.splitlines() if line.strip()]
         return lines
 
@@ -51,6 +46,16 @@ class Lesson:
         return {screen._meta(c)["grade_id"]: list(c["metadata"]["flowlib"]["forbidden"])
                 for c in self.source["cells"]
                 if screen._role(c) == "answer" and c.get("metadata", {}).get("flowlib", {}).get("forbidden")}
+
+    def tests(self) -> Tests:
+        """What its test cells run with in the grader's process: the setup's names, the rules.
+        Raises :class:`SolutionFails` when the setup cell does not run here."""
+        setup = "\n".join(screen._text(c) for c in self.source["cells"] if str(c.get("id", "")).endswith("_setup"))
+        try:
+            namespace = setup_namespace(setup, course_paths()["flowlib"].parent / "notebooks" / self.name)
+        except Exception as error:  # noqa: BLE001  (the course's bug, never the learner's)
+            raise SolutionFails(f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}") from error
+        return Tests(namespace, self.forbidden())
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,8 @@ class SolutionFails(RuntimeError):
     """The solution notebook itself does not pass its tests in the sandbox."""
 
 
-def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tuple[screen.Plan, list[screen.Flag], int | None]:
-    """The plan to run, the flags found by reading the code, and the first tampering cell."""
+def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tuple[screen.Plan, list[screen.Flag]]:
+    """The plan to run, and what a reading of the learner's code suggests a person look at."""
     plan = screen.plan(lesson.source, lesson.released, submitted)
     flags = list(plan.flags)
     if extra_files:
@@ -79,21 +84,18 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
     for name in screen.names_bound(c.source for c in plan.cells if c.role in ("answer", "learner")):
         imported.pop(name, None)
     forbidden = lesson.forbidden()
-    first = None
     for index, cell in enumerate(plan.cells):
         if cell.role not in ("answer", "learner"):
             continue
         for kind, detail in screen.read_code(cell.source, setup, []):
             flags.append(screen.Flag(kind, cell.exercise or cell.cell_id, detail))
-            if first is None:
-                first = index
-        # an answer is held to its own exercise's rule; a helper cell to the rule of every exercise after it
+        # an answer is read against its own exercise's rule; a helper cell against every exercise after it
         coming = [cell.exercise] if cell.role == "answer" else list(dict.fromkeys(c.exercise for c in plan.cells[index:] if c.role == "answer"))
         for exercise in coming:
             for kind, detail in screen.read_code(cell.source, setup, forbidden.get(exercise, []), imported):
-                if kind == "delegation":
-                    flags.append(screen.Flag(kind, exercise, detail))
-    return plan, flags, first
+                if kind == "delegation":  # a suspicion: only the run's evidence costs points
+                    flags.append(screen.Flag("possible delegation", exercise, detail))
+    return plan, flags
 
 
 def grade(job: Job) -> Report:
@@ -107,39 +109,39 @@ def grade(job: Job) -> Report:
             raise ValueError("it has no list of cells")
     except (UnicodeDecodeError, ValueError) as error:
         report.status, report.reason = "failed", f"the notebook is not a readable .ipynb file ({error})"
+        report.verdicts = [asdict(v) for v in unreadable(lesson.source, report.reason, "test")]
+        report.written = [asdict(v) for v in unreadable(lesson.source, report.reason, "manual")]
         return report
-    plan, flags, tampered = _screen(lesson, submitted, job.extra_files)
+    plan, flags = _screen(lesson, submitted, job.extra_files)
     with Sandbox(lesson.name, job.notebook, lesson.limits, slot=job.slot, threads=job.threads) as sandbox:
         report.protections = [asdict(p) for p in sandbox.protections]
         flags += [screen.Flag("protection off", p.name, p.detail) for p in sandbox.protections if not p.on]
-        executed = execute(plan, sandbox, lesson.limits)
+        executed = execute(plan, sandbox, lesson.limits, lesson.tests())
     flags += executed.flags
-    starts = [i for i in (executed.tampered_from, tampered) if i is not None]
-    found = verdicts(plan.cells, executed.runs, lesson.reference, flags, min(starts) if starts else None, lesson.hidden_text())
+    found = verdicts(plan.cells, executed.runs, flags, lesson.hidden_text())
     report.seconds = round(executed.seconds, 2)
     report.verdicts = [asdict(v) for v in found]
     report.flags = [asdict(f) for f in dict.fromkeys(flags)]
-    report.manual = [grade_id for grade_id, cell in plan.manual.items() if cell is not None]
+    report.written = [asdict(v) for v in written(lesson.source, lesson.released, plan.manual)]
+    report.manual = [v["grade_id"] for v in report.written if v["points"] is None]
     return report
 
 
-def reference(lesson: Lesson) -> dict[str, list[dict[str, Any]]]:
-    """Run the solution in the sandbox and keep what every test cell's checks reported.
+def reference(lesson: Lesson) -> None:
+    """Grade the solution in the sandbox, as a learner's submission is graded.
 
     Raises :class:`SolutionFails` naming each test cell the solution fails, any other cell that
-    does not run cleanly (a claim that no longer holds, a cell past its time limit), or any cell
-    that trips the grader's tamper checks (a bug of the lesson or of the grader, never the learner's).
+    does not run cleanly (a claim that no longer holds, a cell past its time limit), and any
+    flag the run raised (a bug of the lesson or of the grader, never the learner's).
     """
     notebook = json.dumps(lesson.source).encode()
     plan = screen.plan(lesson.source, lesson.released, lesson.source)
     with Sandbox(lesson.name, notebook, lesson.limits) as sandbox:
-        executed = execute(plan, sandbox, lesson.limits, full=True)
-    records = {c.grade_id: r.records for c, r in zip(plan.cells, executed.runs) if c.role == "test"}
-    problems = [f"{c.grade_id}: {decide_cell(c, r, r.records) or r.error}" for c, r in zip(plan.cells, executed.runs)
-                if c.role == "test" and (r.status != "ok" or decide_cell(c, r, r.records))]
+        executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+    problems = [f"{c.grade_id}: {decide_cell(r)}" for c, r in zip(plan.cells, executed.runs)
+                if c.role == "test" and decide_cell(r)]
     problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs)
                  if c.role != "test" and r.status != "ok"]
     problems += [f"{f.cell}: {f.kind}: {f.detail}" for f in executed.flags]
     if problems:
         raise SolutionFails(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))
-    return records

@@ -1,26 +1,17 @@
 """Grader-owned checks that the learner's code left the kernel's machinery alone.
 
-Two kinds, both sent by the grader as silent requests (no history, no IPython events):
-
-* the **probe** fingerprints what a test relies on: trace and profile hooks, import hooks,
-  builtins, IPython's input and AST transformers and event callbacks, torch's function and
-  dispatch modes, and the identity of every function of flowlib, NumPy, torch and
-  ``torch.Tensor``. It is taken before and after each cell the learner wrote and each test
-  cell; a difference is tampering, named by what changed.
-* the **canary** calls the checks with values the grader chose at random, known to be wrong,
-  and the grader verifies that the records which come back carry exactly those values. A
-  patched check, recorder or display machinery that reports anything else is caught.
+The **probe**, sent by the grader as a silent request (no history, no IPython events),
+fingerprints the kernel's machinery: trace and profile hooks, import hooks, builtins, IPython's
+input and AST transformers and event callbacks, torch's function and dispatch modes, and the
+identity of every function of flowlib, NumPy, torch and ``torch.Tensor``. It is taken before and
+after each cell the learner wrote; a difference is a flag for a person, named by what changed.
+No grade depends on it: the tests run in the grader's process, so a patched kernel can only
+change what the learner's own code answers.
 """
 
 from __future__ import annotations
 
-import json
-import secrets
 from typing import Any
-
-import numpy as np
-
-from flowlib.comparisons import plain, unplain
 
 _WATCHED = ("flowlib.grading", "flowlib.comparisons", "flowlib.attention", "flowlib.positions", "flowlib.blocks",
             "flowlib.models", "flowlib.bert", "flowlib.vit", "flowlib.lstm", "flowlib.generation", "flowlib.mistakes",
@@ -68,44 +59,3 @@ def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     changed = [name for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)
                and not (name.startswith("module ") and name not in before)]  # a module imported later is fine
     return changed
-
-
-def canary() -> tuple[str, list[dict[str, Any]]]:
-    """Code calling the checks with wrong values, and the records a faithful kernel reports."""
-    rng = np.random.default_rng(secrets.randbits(32))
-    actual, expected = rng.normal(size=(2, 3)).round(3), rng.normal(size=(2, 3)).round(3)
-    left, right = int(rng.integers(0, 50)), int(rng.integers(51, 100))
-    what = f"value {secrets.token_hex(3)}"
-    code = (
-        "def _flowlib_canary():\n"
-        "    import numpy\n"
-        "    from flowlib import grading\n"
-        f"    for call in (lambda: grading.check_close(numpy.array({actual.tolist()}), numpy.array({expected.tolist()}), {what!r}),\n"
-        f"                 lambda: grading.check_equal({left}, {right}, {what!r}),\n"
-        f"                 lambda: grading.check_true({left} > {right}, {what!r})):\n"
-        "        try:\n"
-        "            call()\n"
-        "        except AssertionError:\n"
-        "            pass\n"
-        "_flowlib_canary()\n"
-        "del _flowlib_canary\n"
-    )
-    want = [{"kind": "close", "actual": plain(actual)}, {"kind": "equal", "actual": left}, {"kind": "true", "actual": False}]
-    return code, want
-
-
-def canary_faithful(records: list[dict[str, Any]], want: list[dict[str, Any]]) -> bool:
-    """True when the kernel reported exactly the canary's wrong values, each as a failure."""
-    if len(records) != len(want):
-        return False
-    for got, expected in zip(records, want):
-        if got.get("kind") != expected["kind"] or not got.get("message"):
-            return False
-        if json.dumps(_normal(got.get("actual"))) != json.dumps(_normal(expected["actual"])):
-            return False
-    return True
-
-
-def _normal(data: Any) -> Any:
-    value = unplain(data)
-    return value.tolist() if isinstance(value, np.ndarray) else value

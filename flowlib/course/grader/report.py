@@ -29,7 +29,8 @@ class Report:
     seconds: float = 0.0
     protections: list[dict[str, Any]] = field(default_factory=list)
     flags: list[dict[str, str]] = field(default_factory=list)
-    verdicts: list[dict[str, Any]] = field(default_factory=list)  # grade_id, points, max_points, message
+    verdicts: list[dict[str, Any]] = field(default_factory=list)  # test cells: grade_id, points, max_points, message
+    written: list[dict[str, Any]] = field(default_factory=list)  # written answers: points None while a person decides
     manual: list[str] = field(default_factory=list)  # written answers waiting for a person
     grader: str = ""  # the lesson and grader version it was graded with (a resume skips only these)
 

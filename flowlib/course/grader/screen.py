@@ -92,7 +92,10 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
     result = Plan()
     released_tests = {_meta(c).get("grade_id"): _text(c) for c in released["cells"] if _role(c) == "test"}
     known_ids = {c.get("id") for c in source["cells"]}
-    known_grades = {_meta(c).get("grade_id") for c in source["cells"] if _meta(c).get("grade_id")}
+    # a notebook saved without cell ids (nbformat 4.4) still has the course's cells: know them by their text
+    by_text = {_text(c).strip(): str(c.get("id")) for c in released["cells"] if _text(c).strip()}
+    # a graded cell is known by its grade id; learner cells after it follow it, wherever its id went
+    known_grades = {_meta(c)["grade_id"]: str(c.get("id", "")) for c in source["cells"] if _meta(c).get("grade_id")}
     by_grade: dict[str, dict] = {}
     added: dict[str, list[dict]] = {}  # anchor cell id -> learner cells that follow it
     anchor = ""
@@ -109,14 +112,19 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
                     added.setdefault(anchor, []).append(cell)  # a copy the learner edited: it runs after the first
                 continue
             by_grade[grade_id] = cell
-            anchor = str(cell.get("id", ""))
+            anchor = known_grades[grade_id]
         elif cell.get("id") in known_ids:
             anchor = str(cell.get("id"))
+        elif "id" not in cell and _text(cell).strip() in by_text:
+            anchor = by_text[_text(cell).strip()]
         elif cell.get("cell_type") == "code":
             if grade_id:
                 result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
             added.setdefault(anchor, []).append(cell)
     exercise = ""
+    setup = next((str(c.get("id")) for c in source["cells"] if str(c.get("id", "")).endswith("_setup")), "")
+    if setup and "" in added:  # cells above the course's first cell run once the setup has
+        added[setup] = added.pop("") + added.get(setup, [])
     for cell in source["cells"]:
         role, info = _role(cell), _meta(cell)
         grade_id, cell_id = info.get("grade_id", ""), str(cell.get("id", ""))
@@ -128,7 +136,7 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
                 result.flags.append(Flag("deleted answer cell", grade_id, "the answer cell is missing: its tests run against the unanswered stub"))
                 mine = next(c for c in released["cells"] if _meta(c).get("grade_id") == grade_id)
             result.cells.append(PlanCell(_text(mine), "answer", cell_id, grade_id, exercise=exercise, seconds=limit))
-            anchor_id = str(mine.get("id", cell_id))
+            anchor_id = cell_id
         elif role == "test":
             mine = by_grade.get(grade_id)
             if mine is None:
@@ -136,10 +144,10 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
             elif _text(mine).strip() != released_tests.get(grade_id, "").strip():
                 result.flags.append(Flag("edited test cell", grade_id, "the test cell was edited; the course's copy was run"))
             result.cells.append(PlanCell(_text(cell), "test", cell_id, grade_id, float(info.get("points", 0)), exercise, limit))
-            anchor_id = str(mine.get("id", cell_id)) if mine is not None else cell_id
+            anchor_id = cell_id
         elif role == "manual":
             result.manual[grade_id] = by_grade.get(grade_id)
-            anchor_id = str(by_grade[grade_id].get("id", cell_id)) if grade_id in by_grade else cell_id
+            anchor_id = cell_id
         else:
             if role == "course":
                 result.cells.append(PlanCell(_text(cell), "course", cell_id, exercise=exercise, seconds=limit))

@@ -1,14 +1,18 @@
-"""Where a test cell's points are decided: from plain records, in the grader's own process.
+"""Where a test cell's points are decided: in the grader's own process, from plain data.
 
-For each test cell, the records the learner's run reported are set against the records the
-solution's run reported (the reference), check by check, with the rule of each check
-(:func:`flowlib.comparisons.decide`) and the reference's expected values, tolerances and known
-mistakes. The learner's kernel decided nothing: its own pass/fail is ignored.
+Each test cell ran in the grader's process against the learner's kernel
+(:mod:`flowlib.course.grader.testcell`): its checks compared what the learner's code returned
+with what the grader computed itself, and the run says passed, or why not. This module turns
+those runs and the flags into points. A test cell earns its points when it passed, unless the
+run caught the exercise's answer calling what the exercise asks the learner to write (evidence,
+a ``delegation`` flag): then every test of that exercise scores 0, with the reason.
 
-A test cell earns its points only when every check the reference made came back, in order,
-passing against the reference, and no other record came back. Zero, with the reason, when:
-the cell's exercise delegates to what it asks the learner to write; the machinery was
-tampered with at or before the cell; the cell timed out, flooded, or its kernel died.
+What a reading of the code suspects (a forbidden name, a patched module) is a flag for a person
+and never costs a point; nor does anything the learner prints or writes to stderr.
+
+Written answers are decided here too: one left as released scores 0, any other waits for a
+person (no points yet). A notebook that could not be read at all scores 0 on every graded cell,
+with the reason. The gradebook only copies these points.
 """
 
 from __future__ import annotations
@@ -17,72 +21,40 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flowlib.comparisons import decide, short
+from flowlib.comparisons import short
 from flowlib.course.grader.execute import CellRun
-from flowlib.course.grader.screen import Flag, PlanCell
+from flowlib.course.grader.screen import Flag, PlanCell, _meta, _role, _text
+
+WAITS = "a written answer: it waits for a person to grade it"
+BLANK = "not answered: the written answer is still as released"
 
 
 @dataclass(frozen=True)
 class Verdict:
     grade_id: str
-    points: float
+    points: float | None  # None: a person decides (a written answer)
     max_points: float
     message: str  # '' when it passed
 
 
-def _check(mine: dict[str, Any], reference: dict[str, Any]) -> str:
-    """'' when the learner's record passes against the reference's, else the message."""
-    kind, what = reference["kind"], reference["what"]
-    if mine.get("kind") != kind:
-        return str(mine.get("message") or f"the test stopped at a different check than expected ({what})")
-    if kind == "true":  # the test's own words, computed from the learner's values
-        return decide(kind, mine.get("actual"), True, what, {}) and str(mine.get("message") or what)
-    params = reference.get("params", {})
-    source = mine if params.get("depends_on_answer") else reference  # compare with the learner's own model
-    return decide(kind, mine.get("actual"), source.get("expected"), what, params, source.get("mistakes"))
-
-
-def _why(run: CellRun) -> str:
-    if run.status == "error":
-        name = run.error.split(":", 1)[0]
-        if name == "NotImplementedError":
-            return "the exercise is not answered yet (the answer cell still raises NotImplementedError)"
-        if name == "NameError":
-            return f"{run.error}: answer and run the exercise cell above this test first"
-        return run.error
+def decide_cell(run: CellRun) -> str:
+    """'' when the test cell passed, else the learner-facing reason."""
+    if run.status == "ok":
+        return ""
     return run.error or f"the test did not finish ({run.status})"
 
 
-def decide_cell(cell: PlanCell, run: CellRun, reference: list[dict[str, Any]]) -> str:
-    """'' when the test cell passed, else the learner-facing reason."""
-    if run.status in ("timeout", "died", "flood", "skipped"):
-        return _why(run)
-    for index, expected in enumerate(reference):
-        if index >= len(run.records):
-            return _why(run) if run.status == "error" else f"the test stopped before checking {expected['what']}"
-        message = _check(run.records[index], expected)
-        if message:
-            return message
-    if len(run.records) > len(reference):
-        return "the test reported more checks than it makes: something else reported verdicts"
-    return "" if run.status == "ok" else _why(run)
-
-
-def verdicts(cells: list[PlanCell], runs: list[CellRun], reference: dict[str, list[dict[str, Any]]],
-             flags: list[Flag], tampered_from: int | None, hidden: list[str]) -> list[Verdict]:
+def verdicts(cells: list[PlanCell], runs: list[CellRun], flags: list[Flag], hidden: list[str]) -> list[Verdict]:
     """The points of every test cell of a graded run (``hidden``: text no message may echo)."""
     delegating = {f.cell: f.detail for f in flags if f.kind == "delegation"}
     result = []
-    for index, (cell, run) in enumerate(zip(cells, runs)):
+    for cell, run in zip(cells, runs):
         if cell.role != "test":
             continue
-        if tampered_from is not None and index >= tampered_from:
-            why = next(f.detail for f in flags if f.kind == "tampering")
-            message = f"not graded: the notebook tampered with how tests run ({why})"
-        elif cell.exercise in delegating:
+        if cell.exercise in delegating:
             message = f"no points for this exercise: your answer {delegating[cell.exercise]}"
         else:
-            message = decide_cell(cell, run, reference.get(cell.grade_id, []))
+            message = decide_cell(run)
         result.append(Verdict(cell.grade_id, 0.0 if message else cell.points, cell.points, redact(message, hidden)))
     return result
 
@@ -97,3 +69,26 @@ def redact(message: str, hidden: list[str], limit: int = 600) -> str:
         if any(fragment in line for line in hidden):
             message = message.replace(fragment, "[hidden test]")
     return message if len(message) <= limit else short(message, limit)
+
+
+def written(source: dict[str, Any], released: dict[str, Any], answers: dict[str, dict[str, Any] | None]) -> list[Verdict]:
+    """The written answers: 0 when left as released (or deleted), else waiting for a person."""
+    as_released = {_meta(c).get("grade_id"): _text(c).strip() for c in released["cells"] if _role(c) == "manual"}
+    result = []
+    for cell in source["cells"]:
+        if _role(cell) != "manual":
+            continue
+        grade_id, points = _meta(cell)["grade_id"], float(_meta(cell).get("points", 0))
+        mine = answers.get(grade_id)
+        if mine is None or _text(mine).strip() == as_released.get(grade_id):
+            result.append(Verdict(grade_id, 0.0, points, BLANK))
+        else:
+            result.append(Verdict(grade_id, None, points, WAITS))
+    return result
+
+
+def unreadable(source: dict[str, Any], reason: str, role: str) -> list[Verdict]:
+    """Every graded cell of ``role`` (test, manual) of a notebook that could not be read: 0, with the reason."""
+    return [Verdict(_meta(c)["grade_id"], 0.0, float(_meta(c).get("points", 0)), reason)
+            for c in source["cells"] if _role(c) == role]
+
