@@ -98,6 +98,13 @@ bench: $(STAMP)
 bench-notebooks: $(STAMP)
 	$(BIN)/python benchmarks/bench_notebooks.py
 
+## claims: the claims canary: every recipe behind a lesson's claim on 8 fresh seeds (never recorded ones;
+## printed), in float32 and also bf16 where native; held/failed per claim (ARGS: e.g. `--only recall_seeds -n 2`)
+.PHONY: claims
+claims: export HF_HUB_OFFLINE := 1
+claims: $(STAMP)
+	$(BIN)/python recipes/claims.py $(ARGS)
+
 ## bench-grading: submissions per minute with 1 and N jobs, overhead per submission
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/bench_grading.py
