@@ -6,9 +6,11 @@ formgrader, manual grading, ``nbgrader export`` and ``generate_feedback`` keep w
 * each autograded test cell gets its ``auto_score``; a written answer left as released scores
   0, any other written answer waits for a person (``needs_manual_grade``), as nbgrader does;
 * a submission with tampering or delegation is ``flagged`` for the instructor;
-* ``autograded/<student>/<lesson>/<lesson>.ipynb`` is the learner's notebook as submitted
-  (outputs capped) with each test cell as *released* (no hidden test) and the grader's verdict
-  as its only output, so feedback built from it never shows a hidden test.
+* ``autograded/<student>/<lesson>/<lesson>.ipynb`` is the learner's notebook as submitted,
+  less the outputs saved in the file (the coordinator drops them as it reads the submission:
+  :func:`~.surface.without_outputs`), with each test cell as *released* (no hidden test) and the
+  grader's verdict as its only output, so feedback built from it never shows a hidden test nor
+  anything the learner typed into an output.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from nbformat import from_dict
 from sqlalchemy.exc import SAWarning
 
 from flowlib.course.grader.report import Report
-
-OUTPUT_BYTES = 200_000  # outputs kept per cell of the graded notebook
-
 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,19 +57,6 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
             cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
         elif grade_id and (grade_id in seen or grade_id not in known):  # a copy, or a graded cell the course lacks
             cell = {**cell, "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}}
-            cell["outputs"] = [] if cell.get("cell_type") == "code" else cell.get("outputs")
-            if cell.get("cell_type") != "code":
-                cell.pop("outputs", None)
-        elif cell.get("cell_type") == "code":
-            cell = dict(cell)
-            kept, outputs = 0, []
-            for output in cell.get("outputs", []):
-                kept += len(json.dumps(output))
-                if kept > OUTPUT_BYTES:
-                    outputs.append({"output_type": "stream", "name": "stdout", "text": "[further output not kept]\n"})
-                    break
-                outputs.append(output)
-            cell["outputs"] = outputs
         if grade_id in known:
             seen.add(grade_id)
         cells.append(cell)

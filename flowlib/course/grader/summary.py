@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from flowlib.course.grader.report import reports
+from flowlib.course.grader.surface import spreadsheet_safe
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """``rows`` as a quoted CSV at ``path``, written whole or not at all."""
+    """``rows`` as a quoted CSV at ``path``, written whole or not at all. No text cell starts a
+    spreadsheet formula (:func:`~.surface.spreadsheet_safe`): learner text lands in several."""
     partial = path.with_name(path.name + ".partial")
     with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, quoting=csv.QUOTE_NONNUMERIC, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
     os.replace(partial, path)
 
 
