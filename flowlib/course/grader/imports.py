@@ -15,7 +15,9 @@ files are stored oldest first, so the newest of a learner's files ends up graded
 From the exchange (``<exchange>/<course>/inbound/<student>+<lesson>+<timestamp>+<random>/``, as
 ``nbgrader submit`` writes it) the newest folder per learner and lesson is taken, as
 ``nbgrader collect`` does; the older ones are reported as ignored. Other files of the folder
-(``submission_secret.txt``, data files) are copied beside the notebook.
+(``submission_secret.txt``, data files) are copied beside the notebook. Symbolic links and
+files not owned by the learner the folder names are refused, each with its own message
+(:mod:`.owned`): a folder refused so never hides that learner's real, older one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from flowlib.course.grader.collect import (
     pick_notebook,
     visible,
 )
-from flowlib.course.grader.lms import MAX_FILE_BYTES, parse_name, read_download, read_head
+from flowlib.course.grader.lms import MAX_FILE_BYTES, parse_name, read_download
+from flowlib.course.grader.owned import check_folder, expected_owner, read_owned
 
 HISTORY = "submitted_history"
 COURSE_ID = "transformers-course"  # nbgrader_config.py's CourseDirectory.course_id
@@ -156,7 +159,7 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
         report.refused.append(Refusal(inbound, None, None, f"{inbound}: expected nbgrader's inbound folder of course {course_id!r}; found no such folder"))
         return report
     newest: dict[tuple[str, str], tuple[datetime, Path, str]] = {}
-    entries = [p for p in visible(inbound) if p.is_dir()]
+    entries = [p for p in visible(inbound) if p.is_dir() or p.is_symlink()]
     if not entries:
         report.refused.append(Refusal(inbound, None, None, f"{inbound}: expected <student>+<lesson>+<timestamp>+<random>/ folders; found none"))
     for entry in entries:
@@ -165,6 +168,8 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
             if match is None:
                 raise NotAccepted(f"{entry}: expected <student>+<lesson>+<timestamp>+<random> for a lesson of {', '.join(lessons)}; found {entry.name!r}")
             student, lesson, when = canonical_id(match[1]), match[2], parse_timestamp(match[3])
+            uid, note = expected_owner(entry, (match[1], student))
+            check_folder(entry, uid, match[1])  # before it competes: a forged folder never hides a real one
         except (ValueError, OverflowError, NotAccepted) as error:
             report.refused.append(Refusal(entry, None, None, getattr(error, "reason", f"{entry}: {error}")))
             continue
@@ -174,28 +179,32 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
             continue
         if older:
             report.ignored.append((older[1].name, f"older than {entry.name}, the newest of {student} {lesson}"))
-        newest[student, lesson] = (when, entry, match[1])
+        newest[student, lesson] = (when, entry, match[1], uid, note)
     catalogue = Catalogue(root, lessons)
     candidates = []
-    for (student, lesson), (when, entry, raw) in sorted(newest.items()):
+    for (student, lesson), (when, entry, raw, uid, note) in sorted(newest.items()):
         notebook, notes, missing = pick_notebook(entry, lesson)
         try:
             if notebook is None:
                 raise NotAccepted(f"{entry}: expected the notebook {lesson}{NOTEBOOK}; {missing}")
-            data = read_head(notebook, MAX_FILE_BYTES + 1)
+            data = read_owned(entry, notebook.name, uid, raw, MAX_FILE_BYTES + 1)
             if len(data) > MAX_FILE_BYTES:
                 raise NotAccepted(f"{notebook}: expected a notebook of at most {MAX_FILE_BYTES} bytes; found more")
             _, more = catalogue.check(data, str(notebook), lesson)
         except NotAccepted as refused:
             report.refused.append(Refusal(notebook or entry, student, lesson, refused.reason))
             continue
-        extras = {
-            p.relative_to(entry).as_posix(): read_head(p, MAX_FILE_BYTES)
-            for p in entry.rglob("*")
-            if p.is_file() and not p.is_symlink() and p != notebook and p.relative_to(entry).as_posix() != TIMESTAMP_FILE
-            and ".ipynb_checkpoints" not in p.parts
-        }
+        extras = {}
+        for path in sorted(entry.rglob("*")):
+            name = path.relative_to(entry).as_posix()
+            if path == notebook or name == TIMESTAMP_FILE or ".ipynb_checkpoints" in path.parts or (path.is_dir() and not path.is_symlink()):
+                continue
+            try:
+                extras[name] = read_owned(entry, name, uid, raw, MAX_FILE_BYTES)
+            except NotAccepted as refused:  # this file only: the notebook is still collected
+                report.refused.append(Refusal(path, student, lesson, refused.reason))
         notes += (f"exchange id {raw!r} stored as {student!r}",) if raw != student else ()
+        notes += (note,) if note else ()
         candidates.append(_Candidate(student, lesson, data, when, entry.name, notes + more, extras=extras))
     _store_all(root, candidates, report)
     return report
