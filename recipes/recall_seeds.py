@@ -51,8 +51,8 @@ CLAIMS = {
                        "'the transformer learns it and the LSTM does not' is false",
     "01.flat_when_solved": "where a model solved the task (0.99 or more), its accuracy is flat across distance (bins < 0.05 apart)",
     "01.lstm_fails_alike": "where the LSTM failed, it failed about alike at every distance (bins < 0.1 apart)",
-    "01.transformer_fails_far": "where the transformer failed, it failed partway (above 0.4) and worse at the longest "
-                                "distances than at the shortest, on the mean over those seeds",
+    "01.transformer_fails_far": "where the transformer failed, it did worse at the longest distances than at the "
+                                "shortest, on the mean over those seeds",
     "01.48_unsolved": "at 48 tokens neither model comes near solving it in 200 steps (all below 0.3); the LSTM stays "
                       "at chance (below chance + 0.05)",
     "01.transformer_slower": "on one CPU thread a transformer step takes longer than an LSTM step",
@@ -145,8 +145,8 @@ def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     if len(failed["transformer"]) >= 2:
         lowest = min(r["transformer24.accuracy"] for r in failed["transformer"])
         drop = statistics.mean(r["transformer24.bin0"] - r[f"transformer24.bin{N_BINS - 1}"] for r in failed["transformer"])
-        out["01.transformer_fails_far"] = (lowest > 0.4 and drop > 0, f"{len(failed['transformer'])} failed runs: lowest accuracy "
-                                           f"{lowest:.3f}, shortest minus longest distances {drop:+.3f} on their mean")
+        out["01.transformer_fails_far"] = (drop > 0, f"{len(failed['transformer'])} failed runs (lowest accuracy {lowest:.3f}): "
+                                           f"shortest minus longest distances {drop:+.3f} on their mean")
     long = {m: max(r[f"{m}48.accuracy"] for r in rs) for m in ("lstm", "transformer")}
     out["01.48_unsolved"] = (max(long.values()) < 0.3 and long["lstm"] < CHANCE + 0.05,
                              f"best at 48 tokens: LSTM {long['lstm']:.3f}, transformer {long['transformer']:.3f} (chance {CHANCE:.3f})")
