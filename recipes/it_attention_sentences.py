@@ -27,7 +27,7 @@ SUBJECTS = ("animal", "dog", "horse", "cat", "child", "deer", "fox", "cow", "goa
 OBJECTS = ("street", "road", "river", "bridge", "field", "highway", "stream", "track", "lane", "path")
 SUBJECT_ADJECTIVES = ("tired", "scared", "weak", "slow", "nervous", "old", "sick")      # it = the subject
 OBJECT_ADJECTIVES = ("wide", "busy", "icy", "crowded", "long", "deep", "narrow")        # it = the object
-MAJORITY_FROM = 4                                   # claims about "most pairs": judged from this many on
+MAJORITY_FROM = 8                                   # claims about "most pairs": judged from this many on
 CLAIMS = {
     "05.it_prefers_subject": "in layer 3, head 1, 'it' gives the subject more attention than the object when it "
                              "refers to the subject, on most sentence pairs",

@@ -25,7 +25,7 @@ from flowlib.tokenizers import UNK, WordPieceTokenizer, WordTokenizer
 NAME = "tokenization_splits"
 QUICK = True                                        # about 3 s a split
 SIZES = (256, 500, 1000, 2000, 4000, 8000)
-MAJORITY_FROM = 4                                   # "depends on the split" is judged from this many splits on
+MAJORITY_FROM = 8                                   # "depends on the split" is judged from this many splits on
 CLAIMS = {
     "08.bpe_lengths": "BPE-8000 needs 0.2-0.3 of the characters' tokens and 3.5-5x fewer than bytes (BPE 256); "
                       "each larger BPE vocabulary shortens the held-out text",
