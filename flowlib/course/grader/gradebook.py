@@ -3,8 +3,9 @@
 Only the coordinator calls this (one writer). The schema is nbgrader's, untouched, so the
 formgrader, manual grading, ``nbgrader export`` and ``generate_feedback`` keep working:
 
-* each autograded test cell gets its ``auto_score``; a written answer left as released scores
-  0, any other written answer waits for a person (``needs_manual_grade``), as nbgrader does;
+* each graded cell gets the points :mod:`~.verdicts` decided, copied as they are: a test cell's,
+  a written answer's (0 when left as released; ``None``, waiting for a person, otherwise:
+  ``needs_manual_grade``, as nbgrader does), 0 for every cell of a notebook that failed;
 * a submission with tampering or delegation is ``flagged`` for the instructor;
 * ``autograded/<student>/<lesson>/<lesson>.ipynb`` is the learner's notebook as submitted,
   less the outputs saved in the file (the coordinator drops them as it reads the submission:
@@ -24,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.utils import compute_checksum
-from nbformat import from_dict
 from sqlalchemy.exc import SAWarning
 
 from flowlib.course.grader.report import Report
@@ -77,7 +76,7 @@ def record(root: Path, report: Report, submitted: dict[str, Any] | None, release
     report.save(root)
     with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush warnings
         warnings.simplefilter("ignore", SAWarning)
-        _write_grades(root, report, submitted, timestamp)
+        _write_grades(root, report, timestamp)
     if submitted is not None:
         target = root / "autograded" / report.student / report.lesson / f"{report.lesson}.ipynb"
         _write_atomic(target, json.dumps(graded_notebook(submitted, released, report), indent=1))
@@ -86,12 +85,7 @@ def record(root: Path, report: Report, submitted: dict[str, Any] | None, release
             shutil.copy2(stamp, target.parent / "timestamp.txt")
 
 
-def _checksum(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return compute_checksum(from_dict({**cell, "source": "".join(source) if isinstance(source, list) else source}))
-
-
-def _write_grades(root: Path, report: Report, submitted: dict[str, Any] | None, timestamp: datetime | None) -> None:
+def _write_grades(root: Path, report: Report, timestamp: datetime | None) -> None:
     student, lesson = report.student, report.lesson
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
@@ -106,18 +100,9 @@ def _write_grades(root: Path, report: Report, submitted: dict[str, Any] | None, 
         except MissingEntry:
             submission = gradebook.add_submission(lesson, student, timestamp=when.isoformat())
         notebook = gradebook.find_submission_notebook(lesson, lesson, student)
-        verdict = {v["grade_id"]: v for v in report.verdicts}
-        answers = {c["metadata"]["nbgrader"].get("grade_id"): c for c in (submitted or {}).get("cells", [])
-                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+        decided = {v["grade_id"]: v["points"] for v in [*report.verdicts, *report.written]}  # verdicts.py's points
         for grade in notebook.grades:
-            if grade.name in verdict:
-                grade.auto_score = verdict[grade.name]["points"] if report.status == "graded" else 0.0
-            elif grade.cell.cell_type == "markdown":  # a written answer
-                mine = answers.get(grade.name)
-                unchanged = mine is None or mine.get("metadata", {}).get("nbgrader", {}).get("checksum") == _checksum(mine)
-                grade.auto_score = 0.0 if unchanged else None
-            else:
-                grade.auto_score = 0.0
+            grade.auto_score = decided.get(grade.name, 0.0)  # None: a written answer waiting for a person
             grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         notebook.flagged = bool(report.flag_kinds() & {"tampering", "delegation"}) or report.status != "graded"
         gradebook.db.commit()
