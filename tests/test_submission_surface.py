@@ -123,6 +123,7 @@ def test_the_autograded_notebook_and_the_feedback_keep_no_typed_output(tmp_path,
     folder.mkdir(parents=True)
     typed = json.loads(_typed_outputs(lesson))
     typed["cells"].pop()  # a markdown cell with outputs: the collector refuses such a file as invalid
+    typed["cells"].append({"cell_type": "markdown", "id": "my-notes", "metadata": {}, "source": "My notes " + SCRIPT})
     (folder / f"{lesson}.ipynb").write_text(json.dumps(typed))
     graded = []
 
@@ -143,7 +144,8 @@ def test_the_autograded_notebook_and_the_feedback_keep_no_typed_output(tmp_path,
     assert "display_data" not in stored and "99/99" not in stored and "text/html" not in stored  # the raw cell's text stays, as text
     instructor.feedback(root, [lesson])
     html = (root / "feedback" / "alice" / lesson / f"{lesson}.html").read_text()
-    assert SCRIPT not in html and "99/99" not in html  # the raw cell shows as escaped text, never as a tag
+    # the raw cell shows as escaped text, never as a tag; a learner's markdown is sanitized (nbgrader_config.py)
+    assert SCRIPT not in html and "99/99" not in html and "My notes" in html
     exported = instructor.export(root, Path("grades.csv"))
     for path in [exported, *exported.parent.glob("grades_*.csv")]:
         for row in csv.reader(path.open()):

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nbconvert.filters.strings import clean_html
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
@@ -56,6 +57,9 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
             cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
         elif grade_id and (grade_id in seen or grade_id not in known):  # a copy, or a graded cell the course lacks
             cell = {**cell, "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}}
+        if cell.get("cell_type") == "markdown":  # the learner's HTML is shown, never run (nbconvert's sanitizer)
+            source = cell.get("source", "")
+            cell = {**cell, "source": clean_html("".join(source) if isinstance(source, list) else source)}
         if grade_id in known:
             seen.add(grade_id)
         cells.append(cell)
