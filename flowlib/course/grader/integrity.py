@@ -15,7 +15,7 @@ from typing import Any
 
 _WATCHED = ("flowlib.grading", "flowlib.comparisons", "flowlib.attention", "flowlib.positions", "flowlib.blocks",
             "flowlib.models", "flowlib.bert", "flowlib.vit", "flowlib.lstm", "flowlib.generation", "flowlib.mistakes",
-            "flowlib.data", "flowlib.tasks", "flowlib.training",
+            "flowlib.data", "flowlib.tasks", "flowlib.training", "flowlib.precision",
             "numpy", "numpy.linalg", "torch", "torch.nn.functional", "torch.linalg", "builtins", "json", "base64",
             "IPython.display", "math", "scipy.special")
 
