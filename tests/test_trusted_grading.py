@@ -1,53 +1,36 @@
 """Trusted grading: honest and dishonest submissions of lesson 02 through `flowlib instructor
 autograde`, read back from gradebook.db, the reports, the graded notebooks and the CSV.
 
-Every fixture (tests/submissions.py) has the score it must get and the flags it must raise;
-an honest one raises no flag. No learner-facing file may hold hidden-test text. One grading
-run serves all the checks below (module-scoped fixture).
+Every fixture (tests/submissions.py) has the score it must get and the flags it must raise: a
+submission earns what its answers earn. An honest one, and each honest oddity, loses no point
+and raises no flag but those a person may legitimately look at (``may_flag``). No
+learner-facing file may hold hidden-test text. One grading run serves all the checks below and
+those of tests/test_adversarial.py (tests.submissions.graded_course).
 """
 
 import csv
 import json
-import re
 from pathlib import Path
 
 import pytest
 from nbgrader.api import Gradebook
 
 from flowlib import comparisons, grading
-from flowlib.course import instructor
-from tests.scratch import scratch_course
 from flowlib.course.grader import integrity, screen
 from flowlib.course.grader import sandbox as sandbox_module
 from flowlib.course.grader.report import reports
-from tests.submissions import DISHONEST, HONEST, LESSON
+from tests.submissions import (DISHONEST, HONEST, HONEST_ODDITIES, LESSON, every_fixture, forms, graded_course,
+                               hidden_lines, learner_files, student)
 
-FIXTURES = HONEST + DISHONEST
+FIXTURES = HONEST + DISHONEST + HONEST_ODDITIES
 _WHY_NOT = sandbox_module._bwrap_works()
 pytestmark = pytest.mark.skipif(bool(_WHY_NOT), reason=f"the grading sandbox is off here ({_WHY_NOT}): "
                                 "these fixtures would run hostile code with your own rights")
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-
-
-def _student(fixture) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", fixture.name.lower()).strip("-")
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Path:
-    root = scratch_course(tmp_path_factory.mktemp("class"), LESSON)
-    released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
-    for fixture in FIXTURES:
-        folder = root / "submitted" / _student(fixture) / LESSON
-        folder.mkdir(parents=True)
-        (folder / f"{LESSON}.ipynb").write_text(json.dumps(fixture.notebook(released)))
-        for name in fixture.extra_files:
-            (folder / name).write_text("def allclose(*a, **k):\n    return True\n")
-    run = instructor.autograde(root)
-    assert not run.refused, run.refused
-    instructor.feedback(root)
-    instructor.export(root, Path("grades.csv"))
-    return root
+    return graded_course(tmp_path_factory)
 
 
 def _scores(root: Path) -> dict[str, float]:
@@ -55,27 +38,35 @@ def _scores(root: Path) -> dict[str, float]:
         return {s.student.id: s.score for s in book.assignment_submissions(LESSON)}
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.name for f in FIXTURES])
+def _param(fixture):
+    marks = [pytest.mark.xfail(strict=True, reason=fixture.hole)] if fixture.hole else []
+    return pytest.param(fixture, id=fixture.name, marks=marks)
+
+
+@pytest.mark.parametrize("fixture", [_param(f) for f in FIXTURES])
 def test_score_and_flags(graded, fixture):
-    report = reports(graded)[(_student(fixture), LESSON)]
-    got = _scores(graded)[_student(fixture)]
+    report = reports(graded)[(student(fixture), LESSON)]
+    got = _scores(graded)[student(fixture)]
     raised = report.flag_kinds() - {"protection off"}
     assert got == fixture.expected, f"{fixture.name}: scored {got}, expected {fixture.expected}: {report.verdicts}"
     assert fixture.flags <= raised, f"{fixture.name}: flags {raised}, expected at least {set(fixture.flags)}"
-    if fixture in HONEST:
-        assert not raised, f"an honest submission ({fixture.name}) was flagged: {report.flags}"
+    if fixture in HONEST + HONEST_ODDITIES:
+        assert raised <= fixture.may_flag, f"an honest submission ({fixture.name}) was flagged: {report.flags}"
+
+
+def test_there_are_thirty_honest_oddities():
+    assert len(HONEST_ODDITIES) >= 30
+    assert all(f.expected == 9.0 for f in HONEST_ODDITIES)
 
 
 def test_no_hidden_test_text_reaches_a_learner(graded):
-    source = (graded / "solutions" / LESSON / f"{LESSON}.ipynb").read_text()
-    hidden = [line.strip() for block in HIDDEN.findall("".join(
-        "".join(c["source"]) for c in json.loads(source)["cells"])) for line in block.splitlines() if len(line.strip()) > 15]
+    hidden = hidden_lines(graded)
     assert hidden
-    learner_files = [*graded.glob("autograded/*/*/*.ipynb"), *graded.glob("feedback/*/*/*.html"), *graded.glob("notebooks/*/*.ipynb")]
-    assert len(learner_files) >= len(FIXTURES)
-    for path in learner_files:
+    files = [*learner_files(graded), *graded.glob("notebooks/*/*.ipynb")]
+    assert len(files) >= 2 * len(every_fixture())
+    for path in files:
         text = path.read_text()
-        leaked = [line for line in hidden if line in text or json.dumps(line)[1:-1] in text]
+        leaked = [line for line in hidden if any(form in text for form in forms(line))]
         assert not leaked, f"{path.relative_to(graded)} shows hidden tests: {leaked[:2]}"
         assert "BEGIN HIDDEN TESTS" not in text
 
@@ -83,7 +74,7 @@ def test_no_hidden_test_text_reaches_a_learner(graded):
 def test_the_csv_has_flag_columns_and_quotes(graded):
     rows = list(csv.DictReader((graded / "grades.csv").open()))
     by_student = {row["student_id"]: row for row in rows}
-    assert len(by_student) == len(FIXTURES)
+    assert len(by_student) == len(every_fixture())
     assert by_student["delegates-softmax-to-torch"]["flag_delegation"] == "1"
     assert by_student["patches-every-check-answers-nothing"]["flag_tampering"] == "1"
     assert by_student["correct"]["flag_tampering"] == "0" and by_student["correct"]["status"] == "graded"
@@ -102,11 +93,7 @@ def test_a_failed_hidden_test_says_what_failed_not_how(graded):
     assert "softmax([1000, 1001, 1002])" in failed[0]["message"]
 
 
-def test_the_probe_sees_a_patched_check_and_the_canary_a_lying_recorder():
-    records = [{"kind": "close", "actual": comparisons.plain([[1.0]]), "message": "x"}]
-    code, want = integrity.canary()
-    assert "check_close" in code and len(want) == 3
-    assert not integrity.canary_faithful(records, want)
+def test_the_probe_names_what_changed():
     assert integrity.changes({"module flowlib.grading": "a"}, {"module flowlib.grading": "b"}) == ["module flowlib.grading"]
     assert integrity.changes({}, {"module torch.linalg": "a"}) == []  # a module imported later is fine
 
@@ -125,6 +112,28 @@ def test_screen_reads_code_without_running_it():
     assert screen.read_code("def f(pipeline):\n    return pipeline(1)", setup, ["pipeline"], course) == []
     # the grader drops from the course's imports what the learner's own cells define (their softmax is theirs)
     assert screen.names_bound(["def softmax(x):\n    return x\nscale = 2", "y = 1", "not python("]) == {"softmax", "scale", "y"}
+
+
+@pytest.mark.parametrize("code", [
+    "print(np.__version__, torch.__version__)", "from IPython.display import Markdown, display\ndisplay(Markdown('**note**'))",
+    "for _i in range(3):\n    for _k in range(_i):\n        print(_i, _k)", "class Head:\n    def forward(self, input):\n        return input",
+    "class Head:\n    def softmax(self, s):\n        return s\n    def __call__(self, s):\n        return self.softmax(s)",
+    "print(type(p).__name__, p.__class__.__name__)", "import sys, os.path\nprint(os.path.join('a', 'b'), file=sys.stderr)",
+    "import numpy as numpy_\ny = numpy_.exp(1.0)", "%time y = 1", "%%timeit -n 2 -r 1\ny = 1"])
+def test_screen_leaves_honest_code_alone(code):
+    setup = screen.aliases("import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading")
+    assert screen.read_code(code, setup, ["softmax", "log_softmax"]) == []
+
+
+@pytest.mark.parametrize("code, kind", [
+    ("y = torch._softmax(t, -1, False)", "delegation"), ("y = torch.special.softmax(t, -1)", "delegation"),
+    ("m = torch.nn.Softmax(dim=-1)", "delegation"), ("def f(x, _f=torch.softmax):\n    return _f(x)", "delegation"),
+    ("\uff45\uff58\uff45\uff43('1')", "tampering"), ("for eval in [eval]:\n    eval('1')", "tampering"),
+    ("def f():\n    global np\n    np = None", "tampering"), ("x.__class__ = int", "tampering"),
+    ("from IPython.display import publish_display_data", "tampering"), ("from IPython import get_ipython", "tampering")])
+def test_screen_still_marks_what_a_person_should_see(code, kind):
+    setup = screen.aliases("import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading")
+    assert kind in {found for found, _ in screen.read_code(code, setup, ["softmax", "log_softmax"])}
 
 
 def test_plain_data_never_trusts_a_learner_object():
@@ -154,13 +163,13 @@ def test_nbgraders_own_export_still_reads_the_gradebook(graded):
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = list(csv.DictReader((graded / "nbgrader.csv").open()))
-    assert len(rows) == len(FIXTURES)
+    assert len(rows) == len(every_fixture())
 
 
 def test_a_detached_child_dies_with_its_sandbox():
     import subprocess
 
-    from flowlib.course.grader.run import execute
+    from flowlib.course.grader.run import Tests, execute
     from flowlib.course.grader.sandbox import Limits, Sandbox
 
     marker = "sleep 4321"
@@ -168,7 +177,7 @@ def test_a_detached_child_dies_with_its_sandbox():
         "import subprocess\nsubprocess.Popen(['sh', '-c', '" + marker + " & disown'], start_new_session=True)\nprint('started')",
         "learner", "child")])
     with Sandbox(LESSON, b'{"cells": []}', Limits(cell_seconds=10)) as sandbox:
-        executed = execute(plan, sandbox, sandbox.limits)
+        executed = execute(plan, sandbox, sandbox.limits, Tests({}, {}))
     assert executed.runs[0].status == "ok", executed.runs[0]
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
     assert not left, f"a process the submission started outlived its grading: {left}"
