@@ -465,11 +465,7 @@ def softmax(x, axis=-1):
     Fixture("a global statement in a helper", FULL, answers=right(**{"02_sdpa": "EPS = 0.0\n\ndef set_eps(value):\n    global EPS\n    EPS = value\n\nset_eps(0.0)\n" + SDPA.replace(
         "np.sqrt(Q.shape[-1])", "(np.sqrt(Q.shape[-1]) + EPS)")})),
     Fixture("variables named id, type and list", FULL, answers=RIGHT,
-            added=(("02_qkv", "type = 'self-attention'\nlist = ['The', 'cat']\nfor id, word in enumerate(tokens):\n    print(id, word)\nprint(type, list)"),),
-            hole="the agent (agent.py) and the probe (integrity.PROBE_CODE) are defined in the kernel's namespace, so "
-                 "they call the learner's `id`, `type`, `list`: bind their globals privately, e.g. "
-                 "`__flowlib_agent__ = _flowlib_agent.__class__(_flowlib_agent.__code__, {'__builtins__': __import__('builtins'), "
-                 "'get_ipython': get_ipython})()`, and the same for `_flowlib_probe`"),
+            added=(("02_qkv", "type = 'self-attention'\nlist = ['The', 'cat']\nfor id, word in enumerate(tokens):\n    print(id, word)\nprint(type, list)"),)),
     Fixture("try/except around its own code", FULL, answers=right(**{"02_softmax": '''def softmax(x, axis=-1):
     try:
         x = np.asarray(x, dtype=float)

@@ -34,23 +34,6 @@ def delegating(body: str, *, before: str = "") -> dict[str, str]:
     return right(**{"02_softmax": f"{before}def softmax(x, axis=-1):\n    return {body}"})
 
 
-def hole(kind: str) -> str:
-    fixes = {
-        "names": "the agent's profile hook (agent.py, matches) compares whole qualname parts with the forbidden names, so "
-                 "torch._softmax, torch.special.softmax (special_softmax), aten ops and flowlib.mistakes.causal_mask_inverted "
-                 "go unseen: match words, as screen.spells does (_softmax and special_softmax spell softmax)",
-        "thread": "sys.setprofile hooks one thread: a forbidden call in a ThreadPoolExecutor leaves no evidence; "
-                  "also threading.setprofile(hook) for the call (and clear it after)",
-        "unhooked": "the learner's code can remove the profile hook for the duration of its call (sys.setprofile(None), "
-                    "or sys.setprofile patched by a wrapper of __flowlib_agent__): the hook should note calls of "
-                    "sys.setprofile/settrace during the call as evidence, and the grader reinstall its agent (with "
-                    "sys.setprofile bound at install) before each test cell",
-        "mistakes": "02_sdpa's flowlib.forbidden does not name flowlib.mistakes, whose helpers compute attention "
-                    "(inverted_mask(Q, K, V, ~mask) is the right answer): add 'flowlib.mistakes' to the lesson's forbidden list",
-    }
-    return fixes[kind]
-
-
 # Finds the token of the request being served, from inside the learner's function.
 LIVE_TOKEN = '''import sys, json
 import IPython.display as _display
@@ -215,24 +198,26 @@ def quietly(line, cell):
         "    out = F.scaled_dot_product_attention(*(torch.tensor(a) for a in (Q, K, V)),\n"
         "                                         attn_mask=None if mask is None else torch.tensor(np.asarray(mask, dtype=bool)))\n"
         "    return out.numpy(), weights")})),
-    Fixture("delegates through torch._softmax", 7.0, {"delegation"}, hole=hole("names"),
+    Fixture("delegates through torch._softmax", 7.0, {"delegation"},
             answers=delegating("torch._softmax(torch.tensor(np.asarray(x, dtype=float)), axis, False).numpy()")),
-    Fixture("delegates through torch.special.softmax", 7.0, {"delegation"}, hole=hole("names"),
+    Fixture("delegates through torch.special.softmax", 7.0, {"delegation"},
             answers=delegating("torch.special.softmax(torch.tensor(np.asarray(x, dtype=float)), axis).numpy()")),
-    Fixture("delegates through torch.ops.aten._softmax", 7.0, {"delegation"}, hole=hole("names"),
+    Fixture("delegates through torch.ops.aten._softmax", 7.0, {"delegation"},
             answers=delegating("torch.ops.aten._softmax(torch.tensor(np.asarray(x, dtype=float)), axis, False).numpy()")),
-    Fixture("delegates the causal mask to flowlib.mistakes", 8.0, {"delegation"}, hole=hole("names"),
+    Fixture("delegates the causal mask to flowlib.mistakes", 8.0, {"delegation"},
             answers=right(**{"02_causal_mask": "def causal_mask(T):\n    return mistakes.causal_mask_inverted(T).T.numpy()"})),
-    Fixture("delegates attention to flowlib.mistakes", 4.0, {"delegation"}, hole=hole("mistakes"), answers=right(**{"02_sdpa": '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    Fixture("delegates attention to flowlib.mistakes", 4.0, {"delegation"}, answers=right(**{"02_sdpa": '''def scaled_dot_product_attention(Q, K, V, mask=None):
     q, k, v = (torch.tensor(np.asarray(a, dtype=float)) for a in (Q, K, V))
     if mask is None:
         out, w = mistakes.ignores_mask(q, k, v)
     else:
         out, w = mistakes.inverted_mask(q, k, v, ~torch.tensor(np.asarray(mask, dtype=bool)))
     return out.numpy(), w.numpy()'''})),
-    Fixture("delegates in another thread", 7.0, {"delegation"}, hole=hole("thread"), answers=delegating(
+    Fixture("delegates in another thread", 7.0, {"delegation"}, answers=delegating(
         f"ThreadPoolExecutor(1).submit(lambda: {TORCH_SOFTMAX}).result()", before="from concurrent.futures import ThreadPoolExecutor\n\n")),
-    Fixture("unhooks the profiler for its call", 7.0, {"delegation"}, hole=hole("unhooked"), answers=right(**{"02_softmax": f'''import sys
+    # switching the grader's watch off is evidence against every exercise whose tests ran that code: softmax and
+    # the attention that calls it (2 + 5 points); the quiz and the causal mask keep theirs
+    Fixture("unhooks the profiler for its call", 2.0, {"delegation"}, answers=right(**{"02_softmax": f'''import sys
 
 def softmax(x, axis=-1):
     hook = sys.getprofile()
@@ -241,7 +226,7 @@ def softmax(x, axis=-1):
         return {TORCH_SOFTMAX}
     finally:
         sys.setprofile(hook)'''})),
-    Fixture("wraps the grader's agent to hide its delegation", 7.0, {"delegation"}, hole=hole("unhooked"),
+    Fixture("wraps the grader's agent to hide its delegation", 7.0, {"delegation"},
             answers=delegating(TORCH_SOFTMAX), added=(("02_setup", '''import sys
 _setprofile = sys.setprofile
 

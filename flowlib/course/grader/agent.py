@@ -25,10 +25,15 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
     import io
     import json
     import pickle
+    import re
     import sys
+    import threading
 
     objects = {}
     evidence = []
+    # bound now, at the kernel's start: a learner's later `sys.setprofile = ...` does not reach these
+    setprofile, thread_setprofile = sys.setprofile, threading.setprofile
+    WATCH = (sys.setprofile, sys.settrace)  # the learner's code switching the watch off is evidence too
 
     def reference(value):
         objects[id(value)] = value
@@ -79,21 +84,28 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
                 return persistent(pid)
         return Unpickler(io.BytesIO(base64.b64decode(text))).load()
 
+    def words(name):
+        return re.findall(r"[a-z]+", name.lower())
+
     def matches(forbidden, module, qualname):
         if module == "__main__" or module.startswith("flowlib.course"):
             return ""  # the learner's own code, or the grader's
-        parts = qualname.split(".")
         for name in forbidden:
             if "." in name:
                 full = f"{module}.{qualname}"
                 if full == name or full.startswith(name + ".") or module == name or module.startswith(name + "."):
                     return name
-            elif name in parts:
+                continue
+            wanted, called = words(name), iter(words(qualname))  # softmax: torch._softmax, nn.Softmax.forward
+            if wanted and all(word in called for word in wanted):
                 return name
         return ""
 
     def tracer(forbidden):
         def hook(frame, event, arg):
+            if event == "c_call" and (arg is WATCH[0] or arg is WATCH[1]) and frame.f_code is not serve.__code__:
+                evidence.append(f"sys.{arg.__name__} (it switched off the grader's watch)")
+                return
             if event == "call":
                 module, qualname = frame.f_globals.get("__name__", ""), frame.f_code.co_qualname
             elif event == "c_call":
@@ -150,11 +162,14 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
         hook = tracer(request.get("forbidden", ()))
         try:
             with grad:
-                sys.setprofile(hook if request.get("forbidden") else None)
+                watching = hook if request.get("forbidden") else None
+                setprofile(watching)
+                thread_setprofile(watching)  # threads the learner's code starts now (not older ones)
                 try:
                     value = perform(request["op"], request.get("target"), request.get("args", ()), request.get("kwargs", {}))
                 finally:
-                    sys.setprofile(None)
+                    setprofile(None)
+                    thread_setprofile(None)
             reply = {"value": encode(value)}
         except Exception as error:  # noqa: BLE001  (the learner's exception is an answer too)
             try:
@@ -180,5 +195,7 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
     return serve
 
 
-__flowlib_agent__ = _flowlib_agent()
+# its own globals: a learner's variable named `type`, `id` or `list` never stands in for the built-in
+__flowlib_agent__ = _flowlib_agent.__class__(_flowlib_agent.__code__, {
+    "__builtins__": __import__("builtins"), "get_ipython": __import__("IPython").get_ipython})()
 del _flowlib_agent

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flowlib.course.grader import screen
+from flowlib.course.grader.execute import KernelLost
 from flowlib.course.grader.report import Report
 from flowlib.course.grader.run import Tests, execute
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
@@ -55,7 +56,10 @@ class Lesson:
             namespace = setup_namespace(setup, course_paths()["flowlib"].parent / "notebooks" / self.name)
         except Exception as error:  # noqa: BLE001  (the course's bug, never the learner's)
             raise SolutionFails(f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}") from error
-        return Tests(namespace, self.forbidden())
+        # flowlib.mistakes builds known-wrong answers, and some compose a right one: no exercise may call it
+        answers = [screen._meta(c)["grade_id"] for c in self.source["cells"] if screen._role(c) == "answer"]
+        rules = {grade_id: [*self.forbidden().get(grade_id, []), "flowlib.mistakes"] for grade_id in answers}
+        return Tests(namespace, rules)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,11 @@ def grade(job: Job) -> Report:
     with Sandbox(lesson.name, job.notebook, lesson.limits, slot=job.slot, threads=job.threads) as sandbox:
         report.protections = [asdict(p) for p in sandbox.protections]
         flags += [screen.Flag("protection off", p.name, p.detail) for p in sandbox.protections if not p.on]
-        executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+        try:
+            executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+        except KernelLost as error:  # not graded (a later run grades it again), never scored 0
+            report.status, report.reason = "failed", f"the grader could not start a kernel: {error}"
+            return report
     flags += executed.flags
     found = verdicts(plan.cells, executed.runs, flags, lesson.hidden_text())
     report.seconds = round(executed.seconds, 2)

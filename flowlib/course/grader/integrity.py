@@ -46,6 +46,12 @@ def _flowlib_probe():
     found["IPython events"] = repr(sorted((k, len(v)) for k, v in shell.events.callbacks.items()))
     found["IPython hooks"] = repr((id(type(shell).run_cell), id(type(shell).run_ast_nodes), id(shell.compile)))
     return json.dumps(found)
+import builtins as _flowlib_builtins
+from IPython import get_ipython as _flowlib_get_ipython
+# its own globals: a learner's variable named `type`, `id` or `repr` never stands in for the built-in
+_flowlib_probe = _flowlib_probe.__class__(_flowlib_probe.__code__, {"__builtins__": _flowlib_builtins,
+                                                                    "get_ipython": _flowlib_get_ipython})
+del _flowlib_builtins, _flowlib_get_ipython
 """.replace("WATCHED", repr(_WATCHED))
 
 

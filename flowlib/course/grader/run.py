@@ -36,13 +36,17 @@ class Tests:
 
 
 def execute(plan: Plan, sandbox: Sandbox, limits: Limits, tests: Tests) -> Execution:
-    """Run ``plan`` cell by cell."""
+    """Run ``plan`` cell by cell. Raises :class:`KernelLost` when no kernel starts at all (twice):
+    the grader's trouble, never a score of the learner's."""
     started = time.monotonic()
     result = Execution([CellRun(status="skipped", error="not run") for _ in plan.cells])
     deadline = started + limits.notebook_seconds
     kernel = Kernel(sandbox)
     try:
         _start(kernel)
+    except KernelLost:
+        _start(kernel)  # once more; a second failure goes to the caller
+    try:
         _loop(plan, kernel, limits, deadline, tests, result)
     except KernelLost as error:
         result.flags.append(Flag("kernel died", "", f"grading stopped: {error}"))

@@ -170,9 +170,9 @@ def _parse(code: str) -> ast.Module:
     """``code`` (IPython's magics rewritten) as a tree. CPython 3.11 keeps ``ast.parse``'s recursion
     count per process, not per thread (gh-106905): two grading threads parsing at once raise
     SystemError. So every parse of the grader takes the lock its test cells run under."""
-    from flowlib.course.grader.testcell import _ONE_AT_A_TIME  # the grader's one lock for parsing
+    from flowlib.course.grader.testcell import ONE_AT_A_TIME  # the grader's one lock for parsing
 
-    with _ONE_AT_A_TIME:
+    with ONE_AT_A_TIME:
         return ast.parse(TransformerManager().transform_cell(code))
 
 

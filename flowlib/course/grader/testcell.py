@@ -33,7 +33,7 @@ from flowlib.grading import ExerciseFailure, python_source
 HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$", re.S | re.M)
 NOT_ANSWERED = "the exercise is not answered yet (the answer cell still raises NotImplementedError)"
 # one test cell at a time in this process: torch's random state and its thread count are process-wide
-_ONE_AT_A_TIME = threading.Lock()
+ONE_AT_A_TIME = threading.Lock()
 _SETUPS: dict[str, dict[str, Any]] = {}
 
 
@@ -47,7 +47,7 @@ class Outcome:
 def setup_namespace(setup_code: str, folder: Path) -> dict[str, Any]:
     """The lesson's setup cell run once in this process (its magics dropped), in the lesson's
     ``folder`` as in the notebook, as a namespace. Raises what the setup raises."""
-    with _ONE_AT_A_TIME:
+    with ONE_AT_A_TIME:
         if setup_code not in _SETUPS:
             namespace: dict[str, Any] = {"__name__": "flowlib.course.grader.test"}
             with contextlib.chdir(folder if folder.is_dir() else Path.cwd()), contextlib.redirect_stdout(io.StringIO()), \
@@ -116,7 +116,7 @@ def explain(error: BaseException, hidden: bool, learners: list[str]) -> str:
 def run_test(code: str, name: str, namespace: dict[str, Any], fetch: Callable[[str], Any]) -> Outcome:
     """Run the test cell ``code`` against the learner's names, each one fetched by ``fetch``."""
     filename = f"<test {name}>"
-    with _ONE_AT_A_TIME:
+    with ONE_AT_A_TIME:
         scope = dict(namespace)
         learners = learner_names(code, scope)
         try:
