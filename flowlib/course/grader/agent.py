@@ -118,7 +118,9 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
                 return
             found = matches(forbidden, module or "", qualname or "")
             if found and len(evidence) < 20:
-                evidence.append(f"{module}.{qualname}" if module else qualname)
+                parts = qualname.split(".")  # torch._VariableFunctionsClass.softmax reads as torch.softmax
+                shown = parts[-1] if parts[0].startswith("_") else qualname
+                evidence.append(f"{module}.{shown}" if module else shown)
         return hook
 
     def perform(op, target, args, kwargs):
@@ -183,7 +185,7 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
             reply["rng"] = base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode()
         from IPython.display import publish_display_data
 
-        publish_display_data({__MIME__: {"token": token, "reply": json.dumps(reply)}})
+        publish_display_data({request["mime"]: {"token": token, "reply": json.dumps(reply)}})
 
     class _Nothing:
         def __enter__(self):

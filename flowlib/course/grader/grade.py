@@ -57,8 +57,8 @@ class Lesson:
         except Exception as error:  # noqa: BLE001  (the course's bug, never the learner's)
             raise SolutionFails(f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}") from error
         # flowlib.mistakes builds known-wrong answers, and some compose a right one: no exercise may call it
-        answers = [screen._meta(c)["grade_id"] for c in self.source["cells"] if screen._role(c) == "answer"]
-        rules = {grade_id: [*self.forbidden().get(grade_id, []), "flowlib.mistakes"] for grade_id in answers}
+        answers, declared = [screen._meta(c)["grade_id"] for c in self.source["cells"] if screen._role(c) == "answer"], self.forbidden()
+        rules = {grade_id: [*declared.get(grade_id, []), "flowlib.mistakes"] for grade_id in answers}
         return Tests(namespace, rules)
 
 

@@ -236,7 +236,8 @@ def _own(tree: ast.AST) -> set[str]:
         if bound and clean(getattr(node, bound[1])):
             targets = getattr(node, bound[0])
             for target in targets if isinstance(targets, list) else [targets]:
-                own.update(n.id for n in ast.walk(target) if target is not None and isinstance(n, ast.Name))
+                if target is not None:  # `with lock:` binds nothing
+                    own.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
     return own
 
 
