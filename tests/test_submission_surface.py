@@ -2,28 +2,23 @@
 
 * CSV cells never start a spreadsheet formula; numbers stay numbers.
 * Outputs saved in the submitted file never reach the autograded notebook or the feedback HTML.
-* The kernel's writable places are size-capped tmpfs, new at each start, its runtime folder
-  included (bubblewrap; those tests skip where it cannot run).
 * The exchange importer refuses symbolic links and files whose owner is not the learner the
   folder names, one file at a time.
 
-Fast: no kernel, except one that checks a real kernel still talks through the capped runtime.
+Fast: no kernel. (The sandbox's size-capped runtime folder was taken back for now: kernels failed
+to start now and then under load with it; see the issue's note.)
 """
 
 import csv
 import json
 import os
 import pwd
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from flowlib.course.grader import sandbox as sandbox_module
 from flowlib.course.grader.imports import import_exchange
 from flowlib.course.grader.owned import expected_owner
-from flowlib.course.grader.sandbox import Limits, Sandbox
 from flowlib.course.grader.summary import summary, write_csv
 from flowlib.course.grader.surface import spreadsheet_safe, without_outputs
 from tests.test_collect import LESSONS, T0, T1, A, course, notebook, submit  # noqa: F401 (course is a fixture)
@@ -151,92 +146,6 @@ def test_the_autograded_notebook_and_the_feedback_keep_no_typed_output(tmp_path,
         for row in csv.reader(path.open()):
             assert not any(cell.startswith(("=", "@")) for cell in row), (path.name, row)
     assert "'=HYPERLINK(1)" in (exported.parent / "grades_tests.csv").read_text()
-
-
-# --- item 5: size-capped, fresh scratch places ------------------------------------------------
-
-bwrap_missing = sandbox_module._bwrap_works()
-needs_bwrap = pytest.mark.skipif(bool(bwrap_missing), reason=f"bubblewrap: {bwrap_missing}")
-CAP = 2 << 20
-
-
-def _sandboxed(box: Sandbox, script: str) -> subprocess.CompletedProcess:
-    """Run ``script`` (sh) in ``box`` as the kernel would be run, after a grader-written connection file."""
-    name = f"kernel-{os.urandom(3).hex()}"
-    info = {"transport": "ipc", "ip": str(box.runtime / name), "shell_port": 1, "iopub_port": 2, "key": "k"}
-    (box.runtime / f"{name}.json").write_text(json.dumps(info))
-    options = {**box.popen_options(), "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
-    return subprocess.run(box.command(["sh", "-c", script.replace("NAME", name)]), timeout=60, **options)
-
-
-FILL = """
-for place in "$HOME/.local/share/jupyter/runtime" /tmp "$HOME" "$PWD"; do
-  head -c 4000000 /dev/zero > "$place/fill" 2>/dev/null && echo "$place: wrote" || echo "$place: full"
-done
-ls -a /tmp "$HOME" "$PWD" "$HOME/.local/share/jupyter/runtime" | tr '\\n' ' '
-"""
-
-
-@needs_bwrap
-def test_every_writable_place_is_capped_and_new_at_each_start():
-    with Sandbox(A, notebook(A), Limits(scratch_bytes=CAP)) as box:
-        first = _sandboxed(box, "touch /tmp/left $HOME/left $PWD/left; " + FILL)
-        assert first.returncode == 0, first.stderr
-        assert first.stdout.count(": full") == 4 and ": wrote" not in first.stdout, first.stdout
-        again = _sandboxed(box, FILL)
-        assert first.stdout.count("left") == 3 and "left" not in again.stdout, again.stdout
-        on_host = [p for p in box.host.rglob("*") if p.is_file() and not p.is_symlink()]
-        assert sum(p.stat().st_size for p in on_host) < 200_000, on_host  # the runtime folder wrote nothing here
-        assert all(p.suffix == ".json" for p in on_host if p.parent == box.runtime)
-
-
-@needs_bwrap
-def test_a_socket_the_kernel_makes_is_reachable_at_the_grader_path():
-    with Sandbox(A, notebook(A), Limits(scratch_bytes=CAP)) as box:
-        script = "echo socket > $HOME/.local/share/jupyter/runtime/NAME-1; sleep 2"
-        name = f"kernel-{os.urandom(3).hex()}"
-        info = {"transport": "ipc", "ip": str(box.runtime / name), "shell_port": 1, "key": "k"}
-        (box.runtime / f"{name}.json").write_text(json.dumps(info))
-        options = box.popen_options()
-        process = subprocess.Popen(box.command(["sh", "-c", script.replace("NAME", name)]), **options)
-        try:
-            for _ in range(100):
-                if (box.runtime / f"{name}-1").exists():
-                    break
-                time.sleep(0.05)
-            assert (box.runtime / f"{name}-1").read_text() == "socket\n"
-            assert (box.runtime / f"{name}-1").is_symlink() and not (box.runtime / f"{name}-1").resolve().is_relative_to(box.host)
-        finally:
-            process.wait(timeout=30)
-
-
-@needs_bwrap
-def test_a_real_kernel_starts_through_the_capped_runtime_folder():
-    from flowlib.course.grader.execute import Kernel
-
-    limits = Limits(scratch_bytes=CAP)
-    with Sandbox(A, notebook(A), limits) as box:
-        kernel = Kernel(box)
-        try:
-            kernel.start()
-            run = kernel.run("import os\nd = os.path.expanduser('~/.local/share/jupyter/runtime')\n"
-                             "try:\n    open(os.path.join(d, 'x'), 'wb').write(b'x' * 4_000_000)\n"
-                             "except OSError as e:\n    assert e.errno == 28, e\nelse:\n    raise SystemExit('not capped')\n", limits)
-            assert run.status == "ok", run.error
-            assert sum(p.stat().st_size for p in box.runtime.iterdir() if not p.is_symlink()) < 10_000
-        finally:
-            kernel.stop()
-
-
-def test_without_bubblewrap_a_start_empties_the_scratch_folders(monkeypatch):
-    monkeypatch.setattr(sandbox_module, "_PROBED", {"answer": "no bubblewrap (this test)"})
-    with Sandbox(A, notebook(A), Limits()) as box:
-        assert not box.isolated
-        (box.home / "left").write_text("x")
-        (box.lesson_dir / "left").write_text("x")
-        box.popen_options()
-        assert not (box.home / "left").exists() and not (box.lesson_dir / "left").exists()
-        assert (box.lesson_dir / f"{A}.ipynb").read_bytes() == notebook(A)
 
 
 # --- item 5: the exchange importer trusts owners, not names -----------------------------------

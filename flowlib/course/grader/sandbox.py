@@ -2,16 +2,8 @@
 
 The kernel sees a course folder that looks like the learner's own (``<course>/notebooks/
 <lesson>/<lesson>.ipynb`` beside ``flowlib``), but holds nothing else: no ``solutions/``, no
-gradebook, no other submission. Everything is read-only except three scratch folders (the
-lesson folder, ``/tmp`` and ``$HOME``), each a tmpfs of at most ``Limits.scratch_bytes``, made
-anew at every kernel start (a restarted kernel finds none of what the last one wrote).
-
-The kernel's runtime folder (``~/.local/share/jupyter/runtime``, its sockets) lies in the
-``$HOME`` tmpfs, so it is capped too. The grader writes connection files into the host folder
-:attr:`Sandbox.runtime` before :meth:`Sandbox.popen_options`; each is bound read-only into the
-kernel's runtime folder, and each IPC socket a connection file names in :attr:`Sandbox.runtime`
-is there as a link into the running sandbox (``/proc/<pid>/root/...``, the pid read from
-bubblewrap's ``--info-fd``): the kernel can write nothing on the host.
+gradebook, no other submission. Everything is read-only except three small size-limited
+scratch folders (the lesson folder, ``/tmp`` and ``$HOME``) that vanish with the sandbox.
 
 Mechanisms, each reported as a :class:`Protection` that is on or off (and why):
 
@@ -27,16 +19,12 @@ still runs, with limits only, and the missing protections say so.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,17 +102,18 @@ class Sandbox:
     def __post_init__(self) -> None:
         # named for the grading process: a folder a killed run left says whose it was
         self.host = Path(tempfile.mkdtemp(prefix=f"flowlib-grade-{os.getpid()}-"))
-        self.runtime = self.host / "runtime"  # the kernel's connection files and (links to) its sockets
+        self.runtime = self.host / "runtime"  # the kernel's connection file and sockets
         self.runtime.mkdir()
         self.uid = SANDBOX_UID + self.slot if os.geteuid() == 0 else os.geteuid()
+        if os.geteuid() == 0:
+            os.chown(self.runtime, self.uid, self.uid)
         self.course = course_paths()["flowlib"].parent
         self.lesson_dir = self.course / "notebooks" / self.lesson
         self.home = Path("/home/learner")
         why_not = _bwrap_works()
         self.isolated = not why_not
         self.protections = [
-            Protection("filesystem", self.isolated, f"only the course environment, read-only; scratch folders of "
-                       f"{self.limits.scratch_bytes >> 20} MiB each, new at each kernel start" if self.isolated else why_not),
+            Protection("filesystem", self.isolated, "only the course environment, read-only" if self.isolated else why_not),
             Protection("network", self.isolated, "a network namespace of its own, with no device" if self.isolated else why_not),
             Protection("processes", self.isolated, "own PID namespace; all die with the sandbox" if self.isolated else why_not),
             Protection("user", os.geteuid() == 0, f"uid {self.uid}" if os.geteuid() == 0 else "the grader is not root, so the kernel runs as your own user"),
@@ -133,22 +122,14 @@ class Sandbox:
             Protection("process count", os.geteuid() == 0, f"at most {self.limits.processes} processes and threads"
                        if os.geteuid() == 0 else "not limited: without root the limit would count your own processes too"),
         ]
-        if not self.isolated:  # the learner's notebook still gets a folder of its own (not size-capped)
+        if not self.isolated:  # the learner's notebook still gets a folder of its own
             self.lesson_dir = self.host / "notebooks" / self.lesson
             self.home = self.host / "home"
-            if os.geteuid() == 0:
-                os.chown(self.runtime, self.uid, self.uid)  # the kernel makes its sockets there itself
-            self._fresh_folders()
-        self._info: tuple[int, int] | None = None  # bubblewrap's --info-fd pipe (read, write)
-
-    def _fresh_folders(self) -> None:
-        """Without bubblewrap: empty the lesson folder and $HOME, as a new tmpfs would be."""
-        for folder in (self.lesson_dir, self.home):
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            if os.geteuid() == 0:
-                os.chown(folder, self.uid, self.uid)
-        (self.lesson_dir / f"{self.lesson}.ipynb").write_bytes(self.notebook_bytes)
+            for folder in (self.lesson_dir, self.home):
+                folder.mkdir(parents=True)
+                if os.geteuid() == 0:
+                    os.chown(folder, self.uid, self.uid)
+            (self.lesson_dir / f"{self.lesson}.ipynb").write_bytes(self.notebook_bytes)
 
     # -- the kernel's view ---------------------------------------------------------------
     def inside(self, host_path: Path) -> Path:
@@ -195,62 +176,20 @@ class Sandbox:
         for path in bound:
             args += ["--ro-bind", str(path), str(path)]
         args += ["--perms", "1777", "--size", size, "--tmpfs", str(self.home)]
-        for sub in (".local", ".local/share", ".local/share/jupyter", ".local/share/jupyter/runtime"):
+        for sub in (".local", ".local/share", ".local/share/jupyter"):
             args += ["--perms", "1777", "--dir", str(self.home / sub)]
-        for connection in self._connection_files():
-            args += ["--ro-bind", str(connection), str(self.inside(connection))]
-        args += ["--perms", "1777", "--size", size, "--tmpfs", str(self.lesson_dir),
+        args += ["--bind", str(self.runtime), str(self.home / ".local/share/jupyter/runtime"),
+                 "--perms", "1777", "--size", size, "--tmpfs", str(self.lesson_dir),
                  "--perms", "0644", "--file", str(self._notebook_fd), str(self.lesson_dir / f"{self.lesson}.ipynb"),
-                 "--chdir", str(self.lesson_dir), "--info-fd", str(self._info[1])]
+                 "--chdir", str(self.lesson_dir)]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--no-new-privs"] if os.geteuid() == 0 else []
         return [*args, "--", *drop, *kernel]
 
-    def _connection_files(self) -> list[Path]:
-        """The connection files in :attr:`runtime`; each IPC socket they name there becomes a
-        link through ``live`` (which :meth:`_follow` points at the running sandbox)."""
-        found = sorted(p for p in self.runtime.glob("*.json") if p.is_file() and not p.is_symlink())
-        for connection in found:
-            try:
-                info = json.loads(connection.read_text())
-            except ValueError:
-                continue
-            ip = Path(str(info.get("ip", "")))
-            if info.get("transport") != "ipc" or ip.parent != self.runtime:
-                continue
-            for key, port in info.items():
-                socket = self.runtime / f"{ip.name}-{port}"
-                if key.endswith("_port") and not socket.is_symlink():
-                    socket.symlink_to(Path("..") / "live" / socket.name)
-        return found
-
-    @staticmethod
-    def _follow(read_end: int, host: Path, target: Path, timeout: float = 120.0) -> None:
-        """Point ``host/live`` at ``target`` in the sandbox once bubblewrap's ``--info-fd`` says
-        which process holds it. Reads bubblewrap's whole message (closing early would kill it
-        with SIGPIPE), then nothing more."""
-        text, stop_at = b"", time.monotonic() + timeout
-        try:
-            while not text.rstrip().endswith(b"}"):
-                if not select.select([read_end], [], [], max(0.0, stop_at - time.monotonic()))[0]:
-                    return
-                chunk = os.read(read_end, 4096)
-                if not chunk:
-                    return
-                text += chunk
-            pid = int(json.loads(text)["child-pid"])
-            partial = host / f"live.{pid}"
-            partial.symlink_to(Path("/proc") / str(pid) / "root" / target.relative_to("/"))
-            os.replace(partial, host / "live")
-        except (ValueError, KeyError, TypeError, OSError):
-            return  # no link: the grader's connection times out and says the kernel did not start
-        finally:
-            os.close(read_end)
-
     def popen_options(self) -> dict:
-        """``subprocess.Popen`` keyword arguments: limits, a session of its own, the notebook's
-        fd and bubblewrap's info fd. Call :meth:`command` after this (it names those fds)."""
+        """``subprocess.Popen`` keyword arguments: limits, a session of its own, the notebook's fd.
+        Call :meth:`command` after this (it names that fd)."""
         limits = self.limits
         spool = self.host / "submitted.ipynb"
         spool.write_bytes(self.notebook_bytes)
@@ -258,15 +197,6 @@ class Sandbox:
             os.close(self._notebook_fd)
         self._notebook_fd = os.open(spool, os.O_RDONLY)
         notebook_fd, as_root = self._notebook_fd, os.geteuid() == 0
-        self._close_info()
-        extra: tuple[int, ...] = ()
-        if self.isolated:
-            (self.host / "live").unlink(missing_ok=True)  # the last kernel's: gone with it
-            self._info = os.pipe()
-            threading.Thread(target=self._follow, args=(self._info[0], self.host, self.inside(self.runtime)), daemon=True).start()
-            extra = (self._info[1],)
-        else:
-            self._fresh_folders()
 
         def limit() -> None:  # runs in the child, before bubblewrap; inherited by the kernel
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
@@ -278,21 +208,14 @@ class Sandbox:
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")} if self.isolated else self.environment()
-        return {"preexec_fn": limit, "pass_fds": (notebook_fd, *extra), "start_new_session": True, "env": env,
+        return {"preexec_fn": limit, "pass_fds": (notebook_fd,), "start_new_session": True, "env": env,
                 "cwd": "/" if self.isolated else str(self.lesson_dir), "stdin": subprocess.DEVNULL,
                 "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-
-    def _close_info(self) -> None:
-        """Close our copy of the info pipe's write end: its reader stops if bubblewrap never wrote."""
-        if self._info is not None:
-            os.close(self._info[1])
-            self._info = None
 
     def close(self) -> None:
         if hasattr(self, "_notebook_fd"):
             os.close(self._notebook_fd)
             del self._notebook_fd
-        self._close_info()
         shutil.rmtree(self.host, ignore_errors=True)
 
     def __enter__(self) -> "Sandbox":
