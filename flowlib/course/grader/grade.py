@@ -102,6 +102,14 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
     return plan, flags
 
 
+def _not_graded(report: Report, lesson: Lesson, reason: str) -> Report:
+    """``report`` as failed, every graded cell 0 with ``reason`` (verdicts.py's rule for a failed run)."""
+    report.status, report.reason = "failed", reason
+    report.verdicts = [asdict(v) for v in unreadable(lesson.source, reason, "test")]
+    report.written = [asdict(v) for v in unreadable(lesson.source, reason, "manual")]
+    return report
+
+
 def grade(job: Job) -> Report:
     """Grade one submission. Never raises for a bad submission: the report says what failed."""
     lesson = job.lesson
@@ -112,19 +120,15 @@ def grade(job: Job) -> Report:
         if not isinstance(submitted, dict) or not isinstance(submitted.get("cells"), list):
             raise ValueError("it has no list of cells")
     except (UnicodeDecodeError, ValueError) as error:
-        report.status, report.reason = "failed", f"the notebook is not a readable .ipynb file ({error})"
-        report.verdicts = [asdict(v) for v in unreadable(lesson.source, report.reason, "test")]
-        report.written = [asdict(v) for v in unreadable(lesson.source, report.reason, "manual")]
-        return report
+        return _not_graded(report, lesson, f"the notebook is not a readable .ipynb file ({error})")
     plan, flags = _screen(lesson, submitted, job.extra_files)
     with Sandbox(lesson.name, job.notebook, lesson.limits, slot=job.slot, threads=job.threads) as sandbox:
         report.protections = [asdict(p) for p in sandbox.protections]
         flags += [screen.Flag("protection off", p.name, p.detail) for p in sandbox.protections if not p.on]
         try:
             executed = execute(plan, sandbox, lesson.limits, lesson.tests())
-        except KernelLost as error:  # not graded (a later run grades it again), never scored 0
-            report.status, report.reason = "failed", f"the grader could not start a kernel: {error}"
-            return report
+        except KernelLost as error:  # not graded: a later run grades it again
+            return _not_graded(report, lesson, f"the grader could not start a kernel: {error}")
     flags += executed.flags
     found = verdicts(plan.cells, executed.runs, flags, lesson.hidden_text())
     report.seconds = round(executed.seconds, 2)
