@@ -295,8 +295,9 @@ def _param(fixture: Fixture):
 def test_an_attack_earns_only_what_its_answers_earn(graded, fixture):
     report = reports(graded)[(student(fixture), LESSON)]
     raised = report.flag_kinds() - {"protection off"}
-    assert report.score == fixture.expected, f"{fixture.name}: scored {report.score}, expected {fixture.expected}: {report.verdicts}"
-    assert fixture.flags <= raised, f"{fixture.name}: flags {raised}, expected at least {set(fixture.flags)}: {report.flags}"
+    said = f"{fixture.name} ({report.status}{': ' + report.reason if report.reason else ''})"
+    assert report.score == fixture.expected, f"{said}: scored {report.score}, expected {fixture.expected}: {report.verdicts}"
+    assert fixture.flags <= raised, f"{said}: flags {raised}, expected at least {set(fixture.flags)}: {report.flags}"
 
 
 def test_no_hidden_test_line_reaches_a_learner_in_any_form(graded):

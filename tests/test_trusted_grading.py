@@ -48,6 +48,7 @@ def test_score_and_flags(graded, fixture):
     report = reports(graded)[(student(fixture), LESSON)]
     got = _scores(graded)[student(fixture)]
     raised = report.flag_kinds() - {"protection off"}
+    assert report.status == "graded", f"{fixture.name}: not graded: {report.reason}"
     assert got == fixture.expected, f"{fixture.name}: scored {got}, expected {fixture.expected}: {report.verdicts}"
     assert fixture.flags <= raised, f"{fixture.name}: flags {raised}, expected at least {set(fixture.flags)}"
     if fixture in HONEST + HONEST_ODDITIES:

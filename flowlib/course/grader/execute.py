@@ -85,8 +85,11 @@ class Kernel:
                         return
             except queue.Empty:
                 continue
+        code = self.process.poll() if self.process is not None else None
         self.stop()
-        raise KernelLost("the kernel did not start")
+        ended = f"it exited with code {code}" if code is not None else f"no answer in {timeout:g} s"
+        why = self.sandbox.why_not_started()
+        raise KernelLost(f"the kernel did not start ({ended}{': ' + why if why else ''})")
 
     def _drain(self) -> None:
         """Forget IOPub messages of start-up (status of the info requests)."""

@@ -27,6 +27,9 @@ class Execution:
     seconds: float = 0.0
 
 
+START_ATTEMPTS = 3
+
+
 @dataclass(frozen=True)
 class Tests:
     """What the grader needs to run a lesson's test cells in its own process."""
@@ -36,16 +39,20 @@ class Tests:
 
 
 def execute(plan: Plan, sandbox: Sandbox, limits: Limits, tests: Tests) -> Execution:
-    """Run ``plan`` cell by cell. Raises :class:`KernelLost` when no kernel starts at all (twice):
-    the grader's trouble, never a score of the learner's."""
+    """Run ``plan`` cell by cell. Raises :class:`KernelLost` when no kernel starts in
+    :data:`START_ATTEMPTS` tries: the grader's trouble, never a score of the learner's."""
     started = time.monotonic()
     result = Execution([CellRun(status="skipped", error="not run") for _ in plan.cells])
     deadline = started + limits.notebook_seconds
     kernel = Kernel(sandbox)
-    try:
-        _start(kernel)
-    except KernelLost:
-        _start(kernel)  # once more; a second failure goes to the caller
+    for attempt in range(START_ATTEMPTS):  # a start can fail on a loaded machine: wait, try again
+        try:
+            _start(kernel)
+            break
+        except KernelLost:
+            if attempt == START_ATTEMPTS - 1:
+                raise
+            time.sleep(2.0 * (attempt + 1))
     try:
         _loop(plan, kernel, limits, deadline, tests, result)
     except KernelLost as error:

@@ -103,6 +103,7 @@ class Sandbox:
         # named for the grading process: a folder a killed run left says whose it was
         self.host = Path(tempfile.mkdtemp(prefix=f"flowlib-grade-{os.getpid()}-"))
         self.runtime = self.host / "runtime"  # the kernel's connection file and sockets
+        self.start_errors = self.host / "kernel-start.log"  # outside the sandbox's view
         self.runtime.mkdir()
         self.uid = SANDBOX_UID + self.slot if os.geteuid() == 0 else os.geteuid()
         if os.geteuid() == 0:
@@ -193,8 +194,7 @@ class Sandbox:
         limits = self.limits
         spool = self.host / "submitted.ipynb"
         spool.write_bytes(self.notebook_bytes)
-        if hasattr(self, "_notebook_fd"):
-            os.close(self._notebook_fd)
+        self._close_files()  # a restart opens them again
         self._notebook_fd = os.open(spool, os.O_RDONLY)
         notebook_fd, as_root = self._notebook_fd, os.geteuid() == 0
 
@@ -208,14 +208,30 @@ class Sandbox:
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")} if self.isolated else self.environment()
+        # what bubblewrap or Python print before the kernel takes over its output: why a start
+        # failed (the file's size is capped like any other the kernel writes)
+        errors = os.open(self.start_errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._errors_fd = errors
         return {"preexec_fn": limit, "pass_fds": (notebook_fd,), "start_new_session": True, "env": env,
                 "cwd": "/" if self.isolated else str(self.lesson_dir), "stdin": subprocess.DEVNULL,
-                "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+                "stdout": subprocess.DEVNULL, "stderr": errors}
+
+    def why_not_started(self) -> str:
+        """The last lines the kernel's start-up printed to its error stream ('' when none)."""
+        try:
+            lines = self.start_errors.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " / ".join(lines[-3:])[-500:]
+
+    def _close_files(self) -> None:
+        for name in ("_notebook_fd", "_errors_fd"):
+            if hasattr(self, name):
+                os.close(getattr(self, name))
+                delattr(self, name)
 
     def close(self) -> None:
-        if hasattr(self, "_notebook_fd"):
-            os.close(self._notebook_fd)
-            del self._notebook_fd
+        self._close_files()
         shutil.rmtree(self.host, ignore_errors=True)
 
     def __enter__(self) -> "Sandbox":
