@@ -19,7 +19,7 @@ OFFLINE_TARGETS := test release collect autograde feedback export doctor bench b
 $(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
 $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: lab test install lock site student-edition release collect autograde feedback export bench bench-notebooks bench-grading doctor clean-venv
+.PHONY: help lab test lint install lock site student-edition release collect autograde feedback export bench bench-notebooks bench-grading doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
@@ -29,10 +29,24 @@ lab: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 ## test: set up if needed, then run the full test suite (flowlib, notebooks, grading round trip),
 ## on $(JOBS) pytest-xdist workers, a test file each at a time (JOBS=0: in this process; on 2 cores
 ## three workers keep both busy while one waits on a kernel or a browser: 19 min against 20 for two)
+## (`make lint` runs first: a finding stops the suite before it starts)
 JOBS ?= 3
-test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
+test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE) lint
 	$(BIN)/python -m pytest --numprocesses $(JOBS) --dist loadfile
 
+## lint: ruff's lint and format check on the code, mypy on flowlib/ (settings in pyproject.toml;
+## `$(BIN)/ruff format .` and `$(BIN)/ruff check --fix .` repair what they can)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## help: these targets and what they do
+help:
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); split($$0, part, ":"); printf "\n  make %-16s%s\n", part[1], substr($$0, length(part[1]) + 3); next } \
+	     /^## / { sub(/^## /, ""); printf "  %-21s%s\n", "", $$0 }' $(MAKEFILE_LIST)
+
+## install: build .venv from requirements.lock (what `make lab` and `make test` do first)
 install: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 
 $(STAMP): $(LOCK) requirements.txt pyproject.toml
@@ -41,7 +55,7 @@ $(STAMP): $(LOCK) requirements.txt pyproject.toml
 	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
 	@touch $(STAMP)
 
-## the course's JupyterLab settings (no news pop-up, ...: jupyterlab/overrides.json), as JupyterLab's defaults
+# the course's JupyterLab settings (no news pop-up, ...: jupyterlab/overrides.json), as JupyterLab's defaults
 $(LAB_SETTINGS): jupyterlab/overrides.json | $(STAMP)
 	@mkdir -p $(@D)
 	cp jupyterlab/overrides.json $@
@@ -69,7 +83,8 @@ OUT ?= build/student-edition
 student-edition: $(STAMP)
 	$(BIN)/flowlib instructor student-edition $(OUT)
 
-## Instructor workflow (see README): regenerate notebooks/ from solutions/, grade, give feedback, export
+# Instructor workflow (see README): regenerate notebooks/ from solutions/, grade, give feedback, export
+## release: regenerate notebooks/ from solutions/ (`make release LESSONS=02_self_attention FORCE=1`)
 release: $(STAMP)
 	$(BIN)/flowlib instructor release $(LESSONS) $(if $(FORCE),--force)
 
@@ -77,18 +92,23 @@ release: $(STAMP)
 collect: $(STAMP)
 	$(BIN)/flowlib instructor collect $(if $(EXCHANGE),--exchange $(EXCHANGE),$(FROM))
 
+## autograde: grade the collected submissions in the sandbox into gradebook.db (LESSONS: which)
 autograde: $(STAMP)
 	$(BIN)/flowlib instructor autograde $(LESSONS)
 
+## feedback: each learner's graded notebook as HTML feedback (LESSONS: which)
 feedback: $(STAMP)
 	$(BIN)/flowlib instructor feedback $(LESSONS)
 
+## export: the gradebook as grades.csv
 export: $(STAMP)
 	$(BIN)/flowlib instructor export --to grades.csv
 
+## doctor: check this machine and the course (environment, sandbox, gradebook) and say what is wrong
 doctor: $(STAMP)
 	$(BIN)/flowlib doctor
 
+## bench: flowlib's speed against plain PyTorch, as ratios measured in the same run
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_flowlib.py
 	$(BIN)/python benchmarks/bench_gpt_vs_plain.py
@@ -109,5 +129,6 @@ claims: $(STAMP)
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/bench_grading.py
 
+## clean-venv: remove .venv (the next make builds it again)
 clean-venv:
 	rm -rf $(VENV)
