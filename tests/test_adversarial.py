@@ -17,8 +17,19 @@ import pytest
 
 from flowlib.course.grader import sandbox as sandbox_module
 from flowlib.course.grader.report import reports
-from tests.submissions import (CAUSAL, FULL, LESSON, QUIZ, RIGHT, SDPA, SDPA_UNSCALED, SOFTMAX, Fixture, forms,
-                               graded_course, hidden_lines, learner_files, right, student)
+from tests.submissions import (
+    LESSON,
+    QUIZ,
+    SDPA,
+    SDPA_UNSCALED,
+    Fixture,
+    forms,
+    graded_course,
+    hidden_lines,
+    learner_files,
+    right,
+    student,
+)
 
 _WHY_NOT = sandbox_module._bwrap_works()
 pytestmark = pytest.mark.skipif(bool(_WHY_NOT), reason=f"the grading sandbox is off here ({_WHY_NOT}): "

@@ -13,8 +13,8 @@
 """
 
 import csv
-import re
 import json
+import re
 import shutil
 from pathlib import Path
 

@@ -9,7 +9,6 @@ those of tests/test_adversarial.py (tests.submissions.graded_course).
 """
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,18 @@ from flowlib import comparisons, grading
 from flowlib.course.grader import integrity, screen
 from flowlib.course.grader import sandbox as sandbox_module
 from flowlib.course.grader.report import reports
-from tests.submissions import (DISHONEST, HONEST, HONEST_ODDITIES, LESSON, every_fixture, forms, graded_course,
-                               hidden_lines, learner_files, student)
+from tests.submissions import (
+    DISHONEST,
+    HONEST,
+    HONEST_ODDITIES,
+    LESSON,
+    every_fixture,
+    forms,
+    graded_course,
+    hidden_lines,
+    learner_files,
+    student,
+)
 
 FIXTURES = HONEST + DISHONEST + HONEST_ODDITIES
 _WHY_NOT = sandbox_module._bwrap_works()
