@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 __all__ = ["Word", "word_counts", "pair_counts", "most_frequent_pair", "merge_pair", "MergeStep", "train_bpe", "encode_word"]
 
@@ -57,7 +58,7 @@ def pair_counts(table: Mapping[Word, int]) -> Counter[Pair]:
     _check_table(table)
     counts: Counter[Pair] = Counter()
     for word, n in table.items():
-        for left, right in zip(word, word[1:]):
+        for left, right in pairwise(word):
             counts[left, right] += n
     return counts
 
@@ -145,8 +146,8 @@ def encode_word(word: str, merges: Sequence[Pair]) -> list[str]:
     if not isinstance(word, str):
         raise TypeError(f"encode_word expects a str; got {type(word).__name__}")
     symbols: Word = tuple(word)
-    for pair in merges:
+    for left, right in merges:  # a pair given as a list works too
         if len(symbols) < 2:
             break
-        symbols = _merge_word(symbols, tuple(pair))
+        symbols = _merge_word(symbols, (left, right))
     return list(symbols)

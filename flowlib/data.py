@@ -15,7 +15,7 @@ import numbers
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, Self, TypeVar
 
 import torch
 
@@ -30,7 +30,16 @@ __all__ = [
     "mask_tokens",
 ]
 
-T = TypeVar("T")
+
+class _Sliceable(Protocol):
+    """What :func:`split` cuts: a length, and a slice of the same kind (str, list, tensor, PairedData)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice, /) -> Self: ...
+
+
+S = TypeVar("S", bound=_Sliceable)
 
 
 # --- the text corpus -------------------------------------------------------------------
@@ -43,7 +52,7 @@ def pydoc_corpus() -> str:
     return "\n\n".join(topics[name].strip() for name in sorted(topics))
 
 
-def split(data: T, val_fraction: float = 0.1) -> tuple[T, T]:
+def split(data: S, val_fraction: float = 0.1) -> tuple[S, S]:
     """Split anything sliceable (str, list, tensor, :class:`~flowlib.tasks.PairedData`) into (train, val).
 
     The split is contiguous, not shuffled: the last ``val_fraction`` is held out, so for a
@@ -137,7 +146,7 @@ def _as_int(value: object, name: str) -> int:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be ints; got {value!r}")
     try:
-        return operator.index(value)
+        return operator.index(value)  # type: ignore[arg-type]  # value may be anything: index()'s TypeError is the check
     except TypeError:
         raise TypeError(f"{name} must be ints; got {value!r} of type {type(value).__name__}") from None
 

@@ -80,9 +80,15 @@ def _storing_weights(model: nn.Module) -> Iterator[list[MultiHeadAttention]]:
     try:
         yield layers
     finally:
-        for m, keep in zip(layers, stored):
+        for m, keep in zip(layers, stored, strict=True):
             m.store_weights = keep
         model.train(training)
+
+
+def _stored_weights(layer: MultiHeadAttention) -> Tensor:
+    """The weights ``layer`` kept in the forward pass just run: (batch, heads, T_q, T_k)."""
+    assert layer.last_weights is not None, "inside _storing_weights every forward pass keeps its weights"
+    return layer.last_weights
 
 
 def flowlib_source(model: nn.Module, tokenizer: Any, example: str, causal: bool | None = None, row_name: str = "layer") -> Source:
@@ -100,7 +106,7 @@ def flowlib_source(model: nn.Module, tokenizer: Any, example: str, causal: bool 
         device = next(model.parameters()).device
         with _storing_weights(model) as layers:
             model(torch.tensor([ids], device=device))
-            weights = torch.stack([m.last_weights[0] for m in layers]).cpu()  # type: ignore[index]
+            weights = torch.stack([_stored_weights(m)[0] for m in layers]).cpu()
         return [_label(tokenizer.tokens[i]) for i in ids], weights
 
     return Source(attend, example, causal, row_name)
@@ -250,7 +256,8 @@ class AttentionExplorer:
             self.tokens, self.weights = attention_for(self.model.value, self.sentence.value, self.sources)
         except ValueError as error:
             self.weights = None
-            self._show(lambda: print(f"cannot show this: {error}"))
+            message = f"cannot show this: {error}"
+            self._show(lambda: print(message))
             return
         layers, heads, T = self.weights.shape[:3]
         self._busy = True  # one picture for the whole update, not one per control
@@ -273,13 +280,14 @@ class AttentionExplorer:
 
     def draw(self) -> None:
         """Redraw the picture for the current choice."""
-        if self._busy or self.weights is None:
+        weights = self.weights
+        if self._busy or weights is None:
             return
         from IPython.display import display
 
         def show() -> None:
             source = self.sources[self.model.value]
-            fig = plot_token_attention(self.tokens, self.weights, self.layer.value, self.head.value, self.token.value,
+            fig = plot_token_attention(self.tokens, weights, self.layer.value, self.head.value, self.token.value,
                                        title=_title(self.model.value, source), row_name=source.row_name)  # fmt: skip
             display(fig)
             plt.close(fig)

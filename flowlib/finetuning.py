@@ -98,6 +98,14 @@ def _group_key(text: str, name: str) -> tuple[str, str]:
     return " ".join(words[:6]), name.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
 
 
+def _find(parent: list[int], i: int) -> int:
+    """The root of ``i``'s group in the union-find forest ``parent``, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def docstring_dataset(modules: Sequence[str] = MODULES, per_class: int = 100, test_fraction: float = 0.4,
                       min_words: int = 4, seed: int = 0) -> DocstringData:
     """Docstrings labelled by the package that defines them, ``per_class`` examples of each.
@@ -123,23 +131,16 @@ def docstring_dataset(modules: Sequence[str] = MODULES, per_class: int = 100, te
         rng.shuffle(rows)
         groups: dict[tuple[str, str], int] = {}  # union-find over the two keys, by first occurrence
         parent: list[int] = []
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
         for i, (text, name) in enumerate(rows[:per_class]):
             parent.append(i)
-            for key in zip(("words", "name"), _group_key(text, name)):
+            for key in zip(("words", "name"), _group_key(text, name), strict=True):
                 if key in groups:
-                    parent[find(i)] = find(groups[key])
+                    parent[_find(parent, i)] = _find(parent, groups[key])
                 else:
                     groups[key] = i
         by_root: dict[int, list[int]] = {}
         for i in range(len(parent)):
-            by_root.setdefault(find(i), []).append(i)
+            by_root.setdefault(_find(parent, i), []).append(i)
         n_test = round(test_fraction * per_class)
         taken = 0
         for members in sorted(by_root.values(), key=lambda g: g[0]):  # groups in shuffled order fill the test split
@@ -174,6 +175,12 @@ def _by_length(batch: dict[str, Tensor], batch_size: int, order: Tensor | None =
         yield indices, {k: v[indices, :longest] for k, v in batch.items()}
 
 
+def _hidden_size(encoder: nn.Module) -> int:
+    """The width of a Hugging Face encoder's hidden states, from its ``config``."""
+    config: Any = encoder.config  # a transformers PretrainedConfig: torch types module attributes as Tensor | Module
+    return config.hidden_size
+
+
 @torch.no_grad()
 def embed(model: nn.Module, batch: dict[str, Tensor], batch_size: int = 64) -> Tensor:
     """Mean-pooled last hidden states of a Hugging Face encoder: ``(n, d_model)`` for a batch of ``n``
@@ -181,7 +188,7 @@ def embed(model: nn.Module, batch: dict[str, Tensor], batch_size: int = 64) -> T
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = torch.empty(len(batch["input_ids"]), model.config.hidden_size)
+    out = torch.empty(len(batch["input_ids"]), _hidden_size(model))
     for indices, part in _by_length(batch, batch_size):
         part = to_device(part, device)
         out[indices] = mean_pool(model(**part).last_hidden_state, part["attention_mask"]).float().cpu()
@@ -212,7 +219,7 @@ class EncoderClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, n_classes: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Linear(encoder.config.hidden_size, n_classes)
+        self.head = nn.Linear(_hidden_size(encoder), n_classes)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

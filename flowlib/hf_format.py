@@ -54,7 +54,7 @@ def _require_transformers() -> Any:
 
 
 def _from_hf_state(hf: dict[str, torch.Tensor], params: list[_Param]) -> dict[str, torch.Tensor]:
-    state = {}
+    state: dict[str, torch.Tensor] = {}
     for p in params:
         t = torch.cat([hf[k] for k in p.theirs]) if len(p.theirs) > 1 else hf[p.theirs[0]]
         state[p.ours] = t.T if p.transpose else t
@@ -62,7 +62,7 @@ def _from_hf_state(hf: dict[str, torch.Tensor], params: list[_Param]) -> dict[st
 
 
 def _to_hf_state(ours: dict[str, torch.Tensor], params: list[_Param]) -> dict[str, torch.Tensor]:
-    state = {}
+    state: dict[str, torch.Tensor] = {}
     for p in params:
         t = ours[p.ours].T if p.transpose else ours[p.ours]
         state.update(zip(p.theirs, (c.contiguous() for c in t.chunk(len(p.theirs))), strict=True))
@@ -159,7 +159,7 @@ def bert_to_hf(model: BertForMaskedLM | BertEncoder) -> Any:
     head = isinstance(model, BertForMaskedLM)
     if not head and not isinstance(model, BertEncoder):
         raise TypeError(f"bert_to_hf needs a flowlib BertForMaskedLM or BertEncoder; got {type(model).__name__}")
-    config = (model.bert if head else model).config
+    config = (model.bert if isinstance(model, BertForMaskedLM) else model).config
     _check_config("activation", config.activation, "gelu", "BERT export (Hugging Face's BERT head)")
     hf_config = _hf_bert_config(config)
     hf = transformers.BertForMaskedLM(hf_config) if head else transformers.BertModel(hf_config, add_pooling_layer=False)

@@ -18,6 +18,8 @@ from torch import Tensor
 from flowlib.attention import causal_mask, scaled_dot_product_attention, split_heads
 from flowlib.blocks import EncoderBlock
 
+Output = Tensor | tuple[Tensor, ...]  # what the gallery's functions return: a tensor, or attention's (out, weights)
+
 # --- attention: (q, k, v, mask, dropout_p) -> (out, weights)
 
 
@@ -132,7 +134,7 @@ def residual_from_normalized(block: EncoderBlock, x: Tensor, mask: Tensor | None
     return x + block.ff(x)
 
 
-MISTAKES: dict[str, dict[str, Callable[..., object]]] = {
+MISTAKES: dict[str, dict[str, Callable[..., Output]]] = {
     "attention": {
         "softmax_over_queries": softmax_over_queries,
         "missing_scale": missing_scale,
@@ -164,7 +166,7 @@ REFERENCES: dict[str, Callable[..., object]] = {
 }
 
 
-def _first(output: object) -> Tensor:
+def _first(output: Output) -> Tensor:
     return output[0] if isinstance(output, tuple) else output  # attention returns (out, weights)
 
 
@@ -177,7 +179,7 @@ def _same(a: Tensor, b: Tensor, atol: float) -> bool:
 
 
 @torch.no_grad()
-def match_mistake(group: str, output: object, *args: object, atol: float = 1e-5) -> str | None:
+def match_mistake(group: str, output: Output, *args: object, atol: float = 1e-5) -> str | None:
     """Name of the first mistake in ``MISTAKES[group]`` whose output on ``args`` equals ``output``, else None.
 
     Call it when an answer disagrees with the reference, e.g.

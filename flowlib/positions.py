@@ -38,6 +38,8 @@ def sinusoidal_encoding(T: int, d_model: int) -> Tensor:
 class SinusoidalPositionalEncoding(nn.Module):
     """Adds the fixed sinusoidal table: x (batch, time, d_model) -> x + PE[offset:offset+time]. No parameters."""
 
+    encoding: Tensor  # (max_len, d_model), a buffer: moves with the module, not saved in its state_dict
+
     def __init__(self, d_model: int, max_len: int = 5000) -> None:
         super().__init__()
         self.max_len = max_len
@@ -72,6 +74,9 @@ class RotaryEmbedding(nn.Module):
     x (..., time, head_dim) -> same shape. Applied to both queries and keys, the score q_m . k_n then
     depends only on the offset m - n (the "rotate-half" pairing used by GPT-NeoX and Llama). No parameters.
     """
+
+    cos: Tensor  # (max_len, head_dim), buffers like SinusoidalPositionalEncoding.encoding
+    sin: Tensor
 
     def __init__(self, head_dim: int, max_len: int = 2048, base: float = 10000.0) -> None:
         super().__init__()

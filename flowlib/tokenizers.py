@@ -265,7 +265,7 @@ class WordPieceTokenizer:
         _check_texts(texts)
         encoded = self.hf(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         ids, mask = encoded["input_ids"], encoded["attention_mask"]
-        tokens = [self.hf.convert_ids_to_tokens(row[: int(n)].tolist()) for row, n in zip(ids, mask.sum(1))]
+        tokens = [self.hf.convert_ids_to_tokens(row[: int(n)].tolist()) for row, n in zip(ids, mask.sum(1), strict=True)]
         return WordPieceBatch(input_ids=ids, attention_mask=mask, tokens=tokens)
 
 

@@ -177,7 +177,8 @@ class Trainer:
         self.autocast_from_env = autocast is None and bf16_requested()
         self.autocast = self.autocast_from_env if autocast is None else bool(autocast)
         self.model, self.loss_fn, self.clip_norm, self.lr = model.to(self.device), loss_fn, clip_norm, lr
-        self.optimizer = _optimizer(model, lr, weight_decay, tuple(betas), self.device)  # type: ignore[arg-type]
+        beta1, beta2 = betas  # two, checked above; a list works too
+        self.optimizer = _optimizer(model, lr, weight_decay, (beta1, beta2), self.device)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio))
         self._params = [p for p in model.parameters() if p.requires_grad]
         self.grad_norm: torch.Tensor | None = None
@@ -195,7 +196,7 @@ class Trainer:
             norm = torch.nn.utils.clip_grad_norm_(self._params, self.clip_norm, foreach=True)
         else:
             norm = torch.nn.utils.get_total_norm([p.grad for p in self._params if p.grad is not None], foreach=True)
-        self.grad_norm, self.last_lr = norm.detach(), self.schedule.get_last_lr()[0]
+        self.grad_norm, self.last_lr = norm.detach(), float(self.schedule.get_last_lr()[0])
         self.optimizer.step()
         self.schedule.step()
         return loss.detach()
@@ -269,12 +270,13 @@ def train(
             read_back()
             raise ValueError(f"batches ran out after {step - 1} of {steps} steps; pass an endless iterator or fewer steps")
         loss = trainer.step(batch)
-        pending.append(torch.stack([loss.float(), trainer.grad_norm.float()]))  # type: ignore[union-attr]
+        assert trainer.grad_norm is not None  # every step sets it
+        pending.append(torch.stack([loss.float(), trainer.grad_norm.float()]))
         history.lrs.append(trainer.last_lr)
         evaluate = eval_fn is not None and (step % eval_every == 0 or step == steps)
         if evaluate or step % sync_every == 0 or step == steps:
             read_back()
-        if evaluate:
+        if evaluate and eval_fn is not None:
             model.eval()
             with torch.no_grad():
                 history.record_eval(step, eval_fn(model))
