@@ -63,11 +63,12 @@ class CalibrationRow:
     def verdict(self) -> str:
         if self.rating is None:
             return "not rated"
-        if self.score is None:
+        gap = self.gap
+        if gap is None:  # rated: only a missing score leaves no gap
             return "no evidence"
-        if self.gap > THRESHOLD:
+        if gap > THRESHOLD:
             return "over-confident"
-        if self.gap < -THRESHOLD:
+        if gap < -THRESHOLD:
             return "under-confident"
         return "about right"
 
@@ -85,8 +86,8 @@ class Calibration:
 
     def disagreements(self, top: int = 3, threshold: float = THRESHOLD) -> list[CalibrationRow]:
         """The ``top`` objectives whose confidence and results differ most (|gap| > threshold)."""
-        scored = [row for row in self.rows if row.gap is not None and abs(row.gap) > threshold]
-        return sorted(scored, key=lambda row: (-abs(row.gap), row.objective.id))[:top]
+        scored = [(abs(gap), row) for row in self.rows if (gap := row.gap) is not None and abs(gap) > threshold]
+        return [row for _, row in sorted(scored, key=lambda pair: (-pair[0], pair[1].objective.id))][:top]
 
     def table(self) -> str:
         """A plain-text table: objective, rating, score, verdict, where the score came from."""
@@ -114,9 +115,11 @@ class Calibration:
             return f"Your ratings match your results on all {compared} objective(s) with evidence."
         lines = ["Where your confidence and your results disagree most:"]
         for row in worst:
-            direction = "more confident than your results" if row.gap > 0 else "results better than your rating"
+            gap, score = row.gap, row.score
+            assert gap is not None and score is not None  # disagreements() keeps rows with a gap only
+            direction = "more confident than your results" if gap > 0 else "results better than your rating"
             lines.append(
-                f"  {row.objective.id} ({row.verdict}: rated {row.rating}/5, scored {100 * row.score:.0f}%; "
+                f"  {row.objective.id} ({row.verdict}: rated {row.rating}/5, scored {100 * score:.0f}%; "
                 f"{direction}). Revisit: {'; '.join(row.revisit)}"
             )
         return "\n".join(lines)
@@ -161,17 +164,17 @@ def calibrate(
     groups = {lesson: _groups_for(root, objectives, lesson) for lesson in lessons}
     rows = []
     for objective in objectives:
-        lesson = lessons[objective.lesson]
+        found = lessons[objective.lesson]
         event = latest.get(objective.id)
         row = CalibrationRow(
             objective,
             rating=None if event is None else int(event["rating"]),
             rated_at=None if event is None else event["time"],
-            source=lesson.source,
+            source=found.source,
         )
-        for grade_id in _expand(objective.exercises, lesson.scores, groups[objective.lesson]):
-            if grade_id in lesson.scores:
-                earned, possible = lesson.scores[grade_id]
+        for grade_id in _expand(objective.exercises, found.scores, groups[objective.lesson]):
+            if grade_id in found.scores:
+                earned, possible = found.scores[grade_id]
                 row.points += earned
                 row.max_points += possible
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flowlib.course.self_assessment.objectives import Objectives, load_objectives
 from flowlib.course.self_assessment.ratings import RatingsLog
@@ -26,8 +27,9 @@ def demo_session(
     items = tuple(replace(o, exercises=(f"demo_{o.id}",)) for o in base)
     demo = Objectives(items=items, scale=base.scale, path=None)
     start = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
-    events, scores = [], {}
-    for index, objective in enumerate(items):
+    events: list[dict[str, Any]] = []
+    scores: dict[str, dict[str, tuple[float, float]]] = {}
+    for objective in items:
         first = generator.randint(1, 3)
         second = min(5, first + generator.randint(0, 2))
         for week, rating in ((0, first), (1, second)):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from flowlib.course.self_assessment.calibration import THRESHOLD, Calibration
+from flowlib.course.self_assessment.calibration import THRESHOLD, Calibration, CalibrationRow
 from flowlib.course.self_assessment.objectives import Objectives, load_objectives
 from flowlib.course.self_assessment.ratings import RatingsLog
 
@@ -59,14 +60,14 @@ def plot_progress(log: RatingsLog, objectives: Objectives | None = None, *, ax: 
     return figure
 
 
-def _label_points(ax: Any, labels: list[tuple[str, float, float]], points: list[tuple[float, float]] = ()) -> None:  # type: ignore[assignment]
+def _label_points(ax: Any, labels: list[tuple[str, float, float]], points: Sequence[tuple[float, float]] = ()) -> None:
     """Write each label next to its point, trying positions around it until it overlaps no other
     label, no point and stays inside the axes (8 pt text)."""
     figure = ax.figure
     try:  # lay the figure out first, so the label boxes are where they will be drawn
         figure.draw_without_rendering()
         renderer = figure._get_renderer()
-    except Exception:  # noqa: BLE001 - an unusual backend: fall back to the first position
+    except Exception:  # an unusual backend: fall back to the first position
         renderer = None
     placed: list[Any] = []
     if renderer is not None:
@@ -87,7 +88,7 @@ def _label_points(ax: Any, labels: list[tuple[str, float, float]], points: list[
             ax.annotate(text, (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
             continue
         frame = ax.get_window_extent(renderer)
-        best = None
+        best: tuple[tuple[bool, int], Any, Any] | None = None  # (cost, annotation, its box)
         for dx, dy, ha, va in offsets:  # the first place inside the axes that hides nothing, else the least bad
             note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, ha=ha, va=va)
             box = note.get_window_extent(renderer)
@@ -101,7 +102,14 @@ def _label_points(ax: Any, labels: list[tuple[str, float, float]], points: list[
                 note.remove()
             if cost == (False, 0):
                 break
-        placed.append(best[2])  # type: ignore[index]
+        assert best is not None  # the first offset tried always sets it
+        placed.append(best[2])
+
+
+def _point(row: CalibrationRow) -> tuple[float, float]:
+    """``(score, confidence)`` of a row with a gap: both are known."""
+    assert row.score is not None and row.confidence is not None  # only rows with a gap are drawn
+    return row.score, row.confidence
 
 
 def plot_calibration(calibration: Calibration, *, ax: Any = None, top: int = 3) -> Any:
@@ -122,8 +130,8 @@ def plot_calibration(calibration: Calibration, *, ax: Any = None, top: int = 3) 
         points = ax.scatter([row.score for row in rows], [row.confidence for row in rows], c=gaps,
                             cmap="cividis", vmin=-1, vmax=1, s=60, edgecolors="black", zorder=3)
         figure.colorbar(points, ax=ax, label="self-rating minus score")
-        _label_points(ax, [(row.objective.id, row.score, row.confidence) for row in calibration.disagreements(top)],
-                      [(row.score, row.confidence) for row in rows])
+        _label_points(ax, [(row.objective.id, *_point(row)) for row in calibration.disagreements(top)],
+                      [_point(row) for row in rows])
     else:
         ax.text(0.5, 0.5, "nothing to compare yet:\nrate objectives that have scored exercises",
                 ha="center", va="center", transform=ax.transAxes)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowlib.course.self_assessment.places import course_dir
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # flowlib.grading loads numpy: lesson_scores imports it when 
     from flowlib.grading import TestResult
 
 Scorer = Callable[[Path], Mapping[str, "TestResult"]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -158,7 +159,7 @@ def lesson_scores(
     if learner_feedback.is_dir():
         pages = sorted(p for p in learner_feedback.glob(f"*/{lesson}.html") if p.is_file())
         for page in reversed(pages):
-            parsed = _try(lambda: read_feedback(page), notes, page)
+            parsed = _try(read_feedback, notes, page)
             if parsed:
                 return LessonScores(lesson, "feedback", page, parsed)
     # 2. instructor's feedback and 3. autograded notebooks
@@ -171,7 +172,7 @@ def lesson_scores(
         if why:
             notes.append(why)
         if path is not None:
-            parsed = _try(lambda: reader(path), notes, path)
+            parsed = _try(reader, notes, path)
             if parsed:
                 return LessonScores(lesson, source, path, parsed)
     # 4. the visible tests of the learner's own notebook, run here
@@ -185,15 +186,16 @@ def lesson_scores(
     from flowlib.grading import score_notebook  # here: flowlib.grading loads numpy
 
     score = scorer or score_notebook
-    results = _try(lambda: {k: (r.points, r.max_points) for k, r in score(notebook).items()}, notes, notebook)
+    results = _try(lambda path: {k: (r.points, r.max_points) for k, r in score(path).items()}, notes, notebook)
     if results is None:
         return LessonScores(lesson, path=notebook, note="; ".join(notes))
     return LessonScores(lesson, "local tests", notebook, results, note="; ".join(notes))
 
 
-def _try(action: Callable[[], Any], notes: list[str], path: Path) -> Any:
+def _try(read: Callable[[Path], T], notes: list[str], path: Path) -> T | None:
+    """``read(path)``, or None with a note saying why it failed."""
     try:
-        return action()
+        return read(path)
     except Exception as error:  # a damaged file is reported, never fatal
         notes.append(f"could not read {path}: {type(error).__name__}: {error}")
         return None
