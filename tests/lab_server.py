@@ -14,10 +14,10 @@ def wait_until_up(call: Callable, server: subprocess.Popen, log: Path, seconds: 
         try:
             call("/api/status", timeout=5)
             return
-        except OSError:
+        except OSError as error:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise AssertionError(f"JupyterLab did not start: {log.read_text()[-3000:]}")
+                raise AssertionError(f"JupyterLab did not start: {log.read_text()[-3000:]}") from error
             time.sleep(0.5)
 
 

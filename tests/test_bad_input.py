@@ -8,11 +8,16 @@ import pytest
 import torch
 
 from flowlib.attention import MultiHeadAttention, padding_mask, scaled_dot_product_attention, split_heads
-from flowlib.blocks import FeedForward
 from flowlib.bert import BertConfig, BertEncoder, BertForSequenceClassification
+from flowlib.blocks import FeedForward
 from flowlib.generation import sample_next
 from flowlib.models import GPT, EncoderDecoder, GPTConfig, TransformerConfig
-from flowlib.positions import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding, sinusoidal_encoding
+from flowlib.positions import (
+    LearnedPositionalEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    sinusoidal_encoding,
+)
 from flowlib.vit import VisionTransformer, ViTConfig
 
 SMALL_GPT = GPTConfig(vocab_size=20, block_size=8, n_layers=1, n_heads=2, d_model=8)

@@ -1,5 +1,7 @@
 """flowlib.finetuning: a deterministic, balanced, leak-free docstring task, and the encoder helpers."""
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -22,17 +24,21 @@ def test_sizes_balance_and_determinism(task):
 
 def test_labels_are_the_defining_package(task):
     for text, label, name in zip(task.train_texts + task.test_texts, task.train_labels + task.test_labels,
-                                 task.train_names + task.test_names):
+                                 task.train_names + task.test_names, strict=True):
         assert name.split(":")[0].split(".")[0] == task.classes[label]
         assert len(text.split()) >= 4
 
 
 def test_no_near_copy_crosses_the_split(task):
-    start = lambda t: " ".join(__import__("re").findall(r"[a-z0-9]+", t.lower())[:6])
-    member = lambda n: n.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+    def start(text):
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower())[:6])
+
+    def member(name):
+        return name.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+
     assert not {start(t) for t in task.train_texts} & {start(t) for t in task.test_texts}
-    train_members = {(lab, member(n)) for lab, n in zip(task.train_labels, task.train_names)}
-    assert not train_members & {(lab, member(n)) for lab, n in zip(task.test_labels, task.test_names)}
+    train_members = {(lab, member(n)) for lab, n in zip(task.train_labels, task.train_names, strict=True)}
+    assert not train_members & {(lab, member(n)) for lab, n in zip(task.test_labels, task.test_names, strict=True)}
 
 
 def test_bad_arguments_are_named():

@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from flowlib.attention import MultiHeadAttention
-from flowlib.positions import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding, sinusoidal_encoding
+from flowlib.positions import (
+    LearnedPositionalEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    sinusoidal_encoding,
+)
 
 
 def test_sinusoidal_encoding_follows_the_paper() -> None:

@@ -21,7 +21,7 @@ from flowlib.tasks import (
 def test_recall_task_answer_follows_the_key_at_the_stated_distance(n_pairs):
     data = recall_task(200, length=24, n_pairs=n_pairs, seed=3)
     keys = set(data.tokenizer.encode("ABCDEFGH"))
-    for row, target, distance in zip(data.inputs.tolist(), data.targets.tolist(), data.distances.tolist()):
+    for row, target, distance in zip(data.inputs.tolist(), data.targets.tolist(), data.distances.tolist(), strict=True):
         query = row[-1]
         assert query in keys and row[:-1].count(query) == 1  # the queried key appears once before
         first = row.index(query)
@@ -55,7 +55,7 @@ def test_recall_task_bad_arguments(kwargs, message):
 def test_copy_and_reverse_tasks():
     copy, reverse = copy_task(20, seed=5), reverse_task(20, seed=5)
     assert copy.sources == copy.targets == reverse.sources
-    assert all(t == s[::-1] for s, t in zip(reverse.sources, reverse.targets))
+    assert all(t == s[::-1] for s, t in zip(reverse.sources, reverse.targets, strict=True))
     assert all(3 <= len(s) <= 10 for s in copy.sources)
     assert copy.source_tokenizer.tokens[:3] == ("<pad>", "<bos>", "<eos>")
     with pytest.raises(ValueError, match="min_length <= max_length"):

@@ -42,7 +42,7 @@ def test_unk_option_maps_unknown_characters():
 
 def test_missing_special_token_is_a_clear_error(tok):
     with pytest.raises(ValueError, match=r"no '<mask>' token; its special tokens are \['<pad>', '<bos>', '<eos>'\]"):
-        tok.mask_id
+        _ = tok.mask_id  # the property raises
     assert CharTokenizer.from_text("ab", specials=[MASK]).mask_id == 0
 
 

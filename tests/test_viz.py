@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from flowlib.training import History  # noqa: E402
-from flowlib.viz import (  # noqa: E402
+from flowlib.training import History
+from flowlib.viz import (
     plot_attention,
     plot_attention_grid,
     plot_loss,
@@ -19,6 +18,8 @@ from flowlib.viz import (  # noqa: E402
     plot_positional_encoding,
     plot_similarity_vs_distance,
 )
+
+matplotlib.use("Agg")  # no window: pyplot picks its backend at the first figure, not at import
 
 TOKENS = ["The", "cat", "sat", "down"]
 
@@ -154,7 +155,7 @@ def test_lesson_attention_grids_name_their_rows_as_the_prose_does():
     checked = 0
     for path in sorted((Path(__file__).resolve().parent.parent / "solutions").glob("*/*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
-        for before, cell in zip(cells, cells[1:]):
+        for before, cell in pairwise(cells):
             source = "".join(cell["source"])
             if cell["cell_type"] != "code" or "plot_attention_grid(" not in source:
                 continue
