@@ -36,7 +36,8 @@ from flowlib.training import default_device
 
 RECIPES = Path(__file__).resolve().parent
 sys.path.insert(0, str(RECIPES))
-from seeded import machine, parse_seeds  # noqa: E402
+from seeded import machine, parse_seeds  # noqa: E402  (the recipes' shared module, importable once its folder is on the path)
+
 INTERFACE = ("CLAIMS", "QUICK", "measure", "judge")
 
 
@@ -76,8 +77,9 @@ def discover(folder: Path = RECIPES, quick: bool = False, only: list[str] | None
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))  # the recipes import their shared seeded.py
         spec = importlib.util.spec_from_file_location(f"recipe_{path.stem}", path)
+        assert spec is not None and spec.loader is not None  # a .py file always gets a spec with a loader
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        spec.loader.exec_module(module)
         if all(hasattr(module, name) for name in INTERFACE) and (module.QUICK or not quick):
             modules.append(module)
     return modules

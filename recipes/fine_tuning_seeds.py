@@ -111,7 +111,9 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the seeds in ``runs`` (paired differences: both methods saw the seed's split)."""
     n = len(runs)
-    col = lambda key: np.array([r[key] for r in runs.values()])
+    def col(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs.values()])
+
     tf, frozen = col("TF-IDF + logistic regression"), col("frozen MiniLM + linear head")
     one = np.concatenate([col("full fine-tuning") - frozen, col(f"LoRA r={LORA_R} on W_Q, W_V") - frozen])
     long_full = col(f"full fine-tuning, {LONG_EPOCHS} epochs") - frozen

@@ -147,7 +147,9 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the seeds in ``runs``."""
-    col = lambda key: np.array([r[key] for r in runs.values()])
+    def col(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs.values()])
+
     bag, transformer = col("bag_accuracy"), col("transformer_accuracy")
     twins, confidence = col("bag_accuracy_twins"), col("bag_confidence_twins")
     logistic, tabular, n = col("logistic_accuracy"), col("tabular_accuracy"), col("n_table_test")

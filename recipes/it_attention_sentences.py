@@ -66,7 +66,9 @@ def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     n = len(runs)
     if n < MAJORITY_FROM:
         return {}
-    col = lambda key: np.array([r[key] for r in runs.values()])
+    def col(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs.values()])
+
     lean = col("subject_when_subject") - col("object_when_subject")
     moved = (col("subject_when_object") < col("subject_when_subject")) & (col("object_when_object") > col("object_when_subject"))
     still = col("subject_when_object") - col("object_when_object")

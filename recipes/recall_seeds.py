@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -103,7 +104,7 @@ def run(name: str, length: int, seed: int, steps: int, bf16: bool = False) -> di
     with torch.no_grad():
         correct = (model(test_data.inputs.to(device))[:, -1].argmax(-1).cpu() == test_data.targets).float()
     d, edges = test_data.distances, bin_edges(length)
-    bins = {f"bin{i}": round(correct[(d >= lo) & (d < hi)].mean().item(), 4) for i, (lo, hi) in enumerate(zip(edges, edges[1:]))}
+    bins = {f"bin{i}": round(correct[(d >= lo) & (d < hi)].mean().item(), 4) for i, (lo, hi) in enumerate(pairwise(edges))}
     return {"accuracy": round(correct.mean().item(), 4), **bins, "seconds": round(history.seconds, 2), "params": n_params(model),
             "steps": steps}
 

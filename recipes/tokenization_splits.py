@@ -14,6 +14,7 @@ claims interface.
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
@@ -100,9 +101,11 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the splits in ``runs``."""
     n = len(runs)
-    col = lambda key: np.array([r[key] for r in runs.values()])
+    def col(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs.values()])
+
     chars, bytes_ratio = col("BPE_8000") / 1000, col("BPE_256") / col("BPE_8000")
-    shorter = all(all(r[f"BPE_{a}"] > r[f"BPE_{b}"] for a, b in zip(SIZES, SIZES[1:])) for r in runs.values())
+    shorter = all(all(r[f"BPE_{a}"] > r[f"BPE_{b}"] for a, b in pairwise(SIZES)) for r in runs.values())
     ratio = {s: col(f"WordPiece_{s}") / col(f"BPE_{s}") for s in SIZES[1:5]}
     middle = np.concatenate([ratio[s] for s in (1000, 2000, 4000)])
     verdicts = {

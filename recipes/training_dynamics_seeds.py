@@ -119,7 +119,9 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the seeds in ``runs``; those about most seeds or a mean only from MAJORITY_FROM seeds on."""
     n = len(runs)
-    col = lambda key: np.array([r[key] for r in runs.values()], dtype=float)
+    def col(key: str) -> np.ndarray:
+        return np.array([r[key] for r in runs.values()], dtype=float)
+
     gap80, gap320 = col("gap_80"), col("gap_320")
     adamw = np.stack([col(f"adamw_lr{lr:g}") for lr in SWEEP["adamw"]])        # (rates, seeds)
     inside = [0 < int(np.argmin(adamw[:, s])) < len(SWEEP["adamw"]) - 1 for s in range(n)]
