@@ -70,10 +70,10 @@ def scaled_dot_product_attention(
     applied whenever ``dropout_p > 0``: pass ``dropout_p=0.0`` in eval mode.
     """
     check_attention_inputs(q, k, v, mask)
-    if need_weights is not False and (need_weights is not None or dropout_p != 0.0):  # step by step
+    if need_weights is not False and (need_weights is not None or dropout_p != 0.0):  # weights wanted, or dropped out
         weights = _weights(q, k, mask)  # (..., T_q, T_k)
         if dropout_p > 0.0:
-            weights = F.dropout(weights, dropout_p)
+            weights = F.dropout(weights, dropout_p)  # the weights actually used
         return weights @ v, weights  # (..., T_q, d_v), (..., T_q, T_k)
     output = fused_attention(q, k, v, mask, dropout_p)  # (..., T_q, d_v), the same numbers without the weights
     if need_weights is False:
