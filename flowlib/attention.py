@@ -1,18 +1,31 @@
-"""Scaled dot-product attention, masks and multi-head attention.
+"""Attention: each query takes a weighted average of the values, weighted by how well it matches each key.
+
+For queries q (..., T_q, d_k), keys k (..., T_k, d_k) and values v (..., T_k, d_v)::
+
+    scores  = q @ k^T / sqrt(d_k)           # (..., T_q, T_k): how well query i matches key j
+    scores  = -inf where mask is False       # a key the query may not see gets no weight
+    weights = softmax(scores, dim=-1)        # (..., T_q, T_k): each row sums to 1
+    output  = weights @ v                    # (..., T_q, d_v): a weighted average of the values
+
+That is :func:`scaled_dot_product_attention`. :class:`MultiHeadAttention` projects its input to q, k, v,
+splits them into ``n_heads`` heads (:func:`split_heads`), attends in every head at once, and merges the
+heads back (:func:`merge_heads`) before an output projection. :func:`causal_mask` and
+:func:`padding_mask` make the masks; :class:`KVCache` keeps the keys and values during generation.
 
 Mask convention, everywhere in flowlib: a **bool** tensor, ``True`` = "this query may attend to this
 key" (the same convention as ``torch.nn.functional.scaled_dot_product_attention``; the opposite of
 ``torch.nn.MultiheadAttention``'s bool masks). A query whose row is fully masked may attend to
 nothing: its output is a vector of zeros and its weights are all zero (PyTorch's fused kernel does
 the same), never NaN.
+
+Beside the plain math, never in front of it: ``attention_checks.py`` checks the inputs (a wrong shape
+fails with a message naming it) and ``fused_attention.py`` computes the same output with PyTorch's
+fused kernel when the weights are not needed.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -20,111 +33,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from flowlib.attention_checks import _shape, check_attention_inputs, check_multi_head_inputs
+from flowlib.fused_attention import AttentionResult, fused_attention, mark_causal
 from flowlib.positions import RotaryEmbedding
-
-
-def _shape(x: Tensor) -> str:
-    return "(" + ", ".join(str(s) for s in x.shape) + (",)" if x.dim() == 1 else ")")
-
-
-def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The shape these shapes broadcast to, or None if they do not (torch.broadcast_shapes is slow)."""
-    result: list[int] = []
-    for dims in itertools.zip_longest(*(reversed(s) for s in shapes), fillvalue=1):
-        sizes = {d for d in dims if d != 1}
-        if len(sizes) > 1:
-            return None
-        result.append(sizes.pop() if sizes else 1)
-    return tuple(reversed(result))
-
-
-def _check_attention_inputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> None:
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor; got {type(t).__name__}")
-        if t.dim() < 2:
-            raise ValueError(f"{name} must have rank >= 2 (..., time, dim); got shape {_shape(t)}")
-        if t.numel() == 0:
-            raise ValueError(f"{name} must not be empty (an empty batch or sequence); got shape {_shape(t)}")
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same last dim d_k; got q {_shape(q)} and k {_shape(k)}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same time length T_k; got k {_shape(k)} and v {_shape(v)}")
-    lead = _broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    if lead is None:
-        raise ValueError(f"q, k, v leading (batch, heads) dims must match or broadcast; got q {_shape(q)}, k {_shape(k)}, v {_shape(v)}")
-    if mask is not None:
-        if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-            found = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
-            raise TypeError(f"mask must be a bool tensor (True = may attend); got {found}")
-        scores = (*lead, q.shape[-2], k.shape[-2])
-        if _broadcast(mask.shape, scores) != scores:
-            raise ValueError(
-                f"mask must broadcast to the attention scores (..., T_q, T_k) = {tuple(scores)}; got mask {_shape(mask)}"
-            )
-
-
-class AttentionResult(tuple):
-    """``(output, weights)`` as :func:`scaled_dot_product_attention` returns them by default.
-
-    A tuple: unpack it (``out, w = ...``) or index it (``[0]``, ``[1]``). The output comes from
-    PyTorch's fused kernel; the weights (..., T_q, T_k) are computed step by step only when you ask
-    for them (unpacking, ``[1]`` or ``.weights``), so ``...[0]`` costs no T_q x T_k matrix.
-    """
-
-    def __new__(cls, output: Tensor, inputs: tuple[Tensor, Tensor, Tensor | None]) -> AttentionResult:
-        self = super().__new__(cls, (output, None))  # the weights are filled in on demand
-        self.output = output
-        self._weights: Tensor | None = None
-        self._inputs: tuple[Tensor, Tensor, Tensor | None] | None = inputs
-        return self
-
-    @property
-    def weights(self) -> Tensor:
-        if self._inputs is not None:
-            q, k, mask = self._inputs
-            self._weights, self._inputs = _weights(q, k, mask), None
-        return self._weights  # type: ignore[return-value]
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, index):  # noqa: ANN001, ANN204
-        return self.output if isinstance(index, int) and index in (0, -2) else (self.output, self.weights)[index]
-
-    def __eq__(self, other: object) -> bool:
-        return tuple(self) == other
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __reduce__(self):  # noqa: ANN204 - pickles as a plain (output, weights) tuple
-        return (tuple, (tuple(self),))
-
-    def __iter__(self):  # noqa: ANN204
-        yield self.output
-        yield self.weights
-
-    def __repr__(self) -> str:
-        return f"AttentionResult(output shape {_shape(self.output)}, weights {'computed' if self._inputs is None else 'on demand'})"
 
 
 def _weights(q: Tensor, k: Tensor, mask: Tensor | None) -> Tensor:
     """softmax(q k^T / sqrt(d_k)) with masked keys at exactly 0 (a fully masked row is all 0, not NaN)."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., T_q, T_k)
     if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
+        scores = scores.masked_fill(~mask, float("-inf"))  # masked keys: exp(-inf) = 0 after softmax
+    weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), each row sums to 1
     if mask is not None:
         weights = weights.masked_fill(~mask, 0.0)  # a fully masked row is NaN after softmax: make it 0
     return weights
-
-
-def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float) -> Tensor:
-    """PyTorch's fused kernel; a square causal mask from :func:`causal_mask` becomes ``is_causal=True``
-    (the kernel then skips the blocks above the diagonal instead of reading a T x T mask)."""
-    if mask is not None and _is_causal(mask) and q.size(-2) == k.size(-2) == mask.size(-1):
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
 
 
 def scaled_dot_product_attention(
@@ -147,27 +69,16 @@ def scaled_dot_product_attention(
     ``False``: the fused kernel only; returns ``(output, None)``. All agree to ~1e-6. Dropout is
     applied whenever ``dropout_p > 0``: pass ``dropout_p=0.0`` in eval mode.
     """
-    _check_attention_inputs(q, k, v, mask)
+    check_attention_inputs(q, k, v, mask)
+    if need_weights is not False and (need_weights is not None or dropout_p != 0.0):  # weights wanted, or dropped out
+        weights = _weights(q, k, mask)  # (..., T_q, T_k)
+        if dropout_p > 0.0:
+            weights = F.dropout(weights, dropout_p)  # the weights actually used
+        return weights @ v, weights  # (..., T_q, d_v), (..., T_q, T_k)
+    output = fused_attention(q, k, v, mask, dropout_p)  # (..., T_q, d_v), the same numbers without the weights
     if need_weights is False:
-        return _fused(q, k, v, mask, dropout_p), None
-    if need_weights is None and dropout_p == 0.0:
-        return AttentionResult(_fused(q, k, v, mask, 0.0), (q, k, mask))
-    weights = _weights(q, k, mask)
-    if dropout_p > 0.0:
-        weights = F.dropout(weights, dropout_p)
-    return weights @ v, weights
-
-
-_CAUSAL: dict[int, weakref.ref[Tensor]] = {}
-
-
-def _is_causal(mask: Tensor) -> bool:
-    ref = _CAUSAL.get(id(mask))
-    return ref is not None and ref() is mask
-
-
-def _forget(key: int) -> Callable[[object], None]:
-    return lambda _: _CAUSAL.pop(key, None)
+        return output, None
+    return AttentionResult(output, lambda: _weights(q, k, mask))
 
 
 def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0) -> Tensor:
@@ -177,9 +88,7 @@ def causal_mask(T: int, device: torch.device | str | None = None, past: int = 0)
     last T positions). With ``past=0`` this is the square (T, T) lower-triangular mask.
     """
     mask = torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
-    if past == 0:  # remembered (by identity, weakly) so the fused kernel can use is_causal=True
-        _CAUSAL[id(mask)] = weakref.ref(mask, _forget(id(mask)))
-    return mask
+    return mark_causal(mask) if past == 0 else mask  # marked: the fused kernel may use is_causal=True
 
 
 def padding_mask(ids: Tensor, pad_id: int) -> Tensor:
@@ -294,21 +203,15 @@ class MultiHeadAttention(nn.Module):
         Returns (batch, T_q, d_model), or (output, weights (batch, heads, T_q, T_k)) if return_weights.
         ``cache``: a KVCache the new keys/values are appended to (self-attention generation).
         """
-        for name, t in (("query", query), ("key_value", key_value)):
-            if t is not None and (t.dim() != 3 or t.size(-1) != self.d_model):
-                raise ValueError(f"{name} must have shape (batch, time, d_model={self.d_model}); got shape {_shape(t)}")
-            if t is not None and t.size(0) == 0:
-                raise ValueError(f"{name} is an empty batch; got shape {_shape(t)}")
+        check_multi_head_inputs(query, key_value, self.d_model)
         d = self.d_model
         if key_value is None:
-            q, k, v = self.in_proj(query).split(d, dim=-1)
+            q, k, v = self.in_proj(query).split(d, dim=-1)  # (batch, T, d_model) each
         else:
-            if key_value.size(0) != query.size(0):
-                raise ValueError(f"query and key_value must have the same batch size; got {_shape(query)} and {_shape(key_value)}")
             w_q, w_kv = self.in_proj.weight.split([d, 2 * d])
             b_q, b_kv = self.in_proj.bias.split([d, 2 * d]) if self.in_proj.bias is not None else (None, None)
-            q = F.linear(query, w_q, b_q)
-            k, v = F.linear(key_value, w_kv, b_kv).split(d, dim=-1)
+            q = F.linear(query, w_q, b_q)  # (batch, T_q, d_model)
+            k, v = F.linear(key_value, w_kv, b_kv).split(d, dim=-1)  # (batch, T_k, d_model) each
         q, k, v = (split_heads(t, self.n_heads) for t in (q, k, v))  # (batch, heads, time, head_dim)
         if self.rotary is not None and cache is not None and cache.window is not None:
             q = self.rotary(q, offset=len(cache))  # positions counted from the start of the window
@@ -322,8 +225,8 @@ class MultiHeadAttention(nn.Module):
                 k, v = cache.append(k, v)
         need_weights = return_weights or self.store_weights
         dropout_p = self.dropout if self.training else 0.0
-        out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, need_weights=need_weights)
+        out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, need_weights=need_weights)  # (batch, heads, T_q, head_dim)
         if self.store_weights:
             self.last_weights = weights.detach()
-        out = self.out_proj(merge_heads(out))
+        out = self.out_proj(merge_heads(out))  # (batch, T_q, d_model)
         return (out, weights) if return_weights else out

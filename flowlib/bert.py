@@ -57,7 +57,7 @@ class BertEncoder(nn.Module):
         self.emb_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.dropout = nn.Dropout(c.dropout)
         self.stack = Encoder(
-            c.n_layers, c.d_model, c.n_heads, c.d_ff, c.dropout, norm_first=False, activation=c.activation,
+            c.n_layers, c.d_model, c.n_heads, c.d_ff, dropout=c.dropout, norm_first=False, activation=c.activation,
             layer_norm_eps=c.layer_norm_eps, final_norm=False,
         )
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 from flowlib.attention import KVCache, causal_mask, combine_masks, padding_mask
-from flowlib.blocks import Activation, DecoderBlock, EncoderBlock
+from flowlib.blocks import Activation, BlockConfig, DecoderBlock, EncoderBlock
 from flowlib.generation import generate
 from flowlib.positions import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
 
@@ -41,27 +41,16 @@ class Encoder(nn.Module):
 
     Parameters: ``layers`` (ModuleList of EncoderBlock), ``norm`` (LayerNorm or None), as in
     ``torch.nn.TransformerEncoder``. Pre-LN stacks need the final norm; 2017 post-LN does not have one.
+    ``options``: the rest of :class:`~flowlib.blocks.BlockConfig` by keyword (dropout, norm_first, ...).
     """
 
     def __init__(
-        self,
-        n_layers: int,
-        d_model: int,
-        n_heads: int,
-        d_ff: int,
-        dropout: float = 0.0,
-        norm_first: bool = False,
-        activation: Activation = "relu",
-        layer_norm_eps: float = 1e-5,
-        final_norm: bool = True,
-        bias: bool = True,
-        rotary: RotaryEmbedding | None = None,
+        self, n_layers: int, d_model: int, n_heads: int, d_ff: int, *,
+        final_norm: bool = True, rotary: RotaryEmbedding | None = None, **options: Any,
     ) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(
-            EncoderBlock(d_model, n_heads, d_ff, dropout, norm_first, activation, layer_norm_eps, bias, rotary) for _ in range(n_layers)
-        )
-        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias) if final_norm else None
+        self.layers = nn.ModuleList(EncoderBlock(d_model, n_heads, d_ff, rotary=rotary, **options) for _ in range(n_layers))
+        self.norm = BlockConfig(d_model, n_heads, d_ff, **options).layer_norm() if final_norm else None
 
     def forward(self, x: Tensor, mask: Tensor | None = None, cache: list[KVCache] | None = None) -> Tensor:
         """x (batch, time, d_model); mask bool, True = may attend; cache: one KVCache per layer."""
@@ -71,26 +60,15 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """A stack of DecoderBlocks and an optional final LayerNorm; ``layers`` and ``norm`` as in ``torch.nn.TransformerDecoder``."""
+    """A stack of DecoderBlocks and an optional final LayerNorm; ``layers`` and ``norm`` as in ``torch.nn.TransformerDecoder``.
 
-    def __init__(
-        self,
-        n_layers: int,
-        d_model: int,
-        n_heads: int,
-        d_ff: int,
-        dropout: float = 0.0,
-        norm_first: bool = False,
-        activation: Activation = "relu",
-        layer_norm_eps: float = 1e-5,
-        final_norm: bool = True,
-        bias: bool = True,
-    ) -> None:
+    ``options``: the rest of :class:`~flowlib.blocks.BlockConfig` by keyword.
+    """
+
+    def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ff: int, *, final_norm: bool = True, **options: Any) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(
-            DecoderBlock(d_model, n_heads, d_ff, dropout, norm_first, activation, layer_norm_eps, bias) for _ in range(n_layers)
-        )
-        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps, bias=bias) if final_norm else None
+        self.layers = nn.ModuleList(DecoderBlock(d_model, n_heads, d_ff, **options) for _ in range(n_layers))
+        self.norm = BlockConfig(d_model, n_heads, d_ff, **options).layer_norm() if final_norm else None
 
     def forward(self, x: Tensor, memory: Tensor, self_mask: Tensor | None = None, memory_mask: Tensor | None = None) -> Tensor:
         """x (batch, T, d_model), memory (batch, S, d_model) -> (batch, T, d_model)."""
@@ -252,7 +230,7 @@ class GPT(nn.Module):
             raise ValueError(f"positions must be 'learned' or 'rotary'; got {c.positions!r}")
         self.dropout = nn.Dropout(c.dropout)
         self.stack = Encoder(
-            c.n_layers, c.d_model, c.n_heads, d_ff, c.dropout, norm_first=True, activation=c.activation,
+            c.n_layers, c.d_model, c.n_heads, d_ff, dropout=c.dropout, norm_first=True, activation=c.activation,
             layer_norm_eps=c.layer_norm_eps, final_norm=True, bias=c.bias, rotary=rotary,
         )
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)

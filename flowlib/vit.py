@@ -47,7 +47,7 @@ class VisionTransformer(nn.Module):
         self.pos = LearnedPositionalEmbedding(self.n_patches + 1, c.d_model)
         self.dropout = nn.Dropout(c.dropout)
         self.stack = Encoder(
-            c.n_layers, c.d_model, c.n_heads, c.d_ff, c.dropout, norm_first=True, activation="gelu",
+            c.n_layers, c.d_model, c.n_heads, c.d_ff, dropout=c.dropout, norm_first=True, activation="gelu",
             layer_norm_eps=c.layer_norm_eps, final_norm=True,
         )
         self.head = nn.Linear(c.d_model, c.n_classes)

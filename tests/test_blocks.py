@@ -77,3 +77,14 @@ def test_decoder_block_never_sees_the_future() -> None:
     out, out_changed = dec(x, memory, causal_mask(6)), dec(changed, memory, causal_mask(6))
     assert torch.allclose(out[:, :4], out_changed[:, :4], atol=ATOL)
     assert not torch.allclose(out[:, 4:], out_changed[:, 4:], atol=ATOL)
+
+
+def test_blocks_take_their_choices_by_keyword() -> None:
+    block = EncoderBlock(D, H, D_FF, dropout=0.1, norm_first=True, activation="gelu", layer_norm_eps=1e-6, bias=False)
+    assert block.norm_first and block.self_attn.dropout == 0.1 and block.dropout2.p == 0.1
+    assert block.norm1.eps == 1e-6 and block.norm1.bias is None and block.ff.linear1.bias is None
+    assert isinstance(block.ff.activation, nn.GELU)
+    with pytest.raises(TypeError):
+        EncoderBlock(D, H, D_FF, 0.1)  # everything after the sizes is by keyword
+    with pytest.raises(TypeError, match="normfirst"):
+        DecoderBlock(D, H, D_FF, normfirst=True)

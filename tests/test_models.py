@@ -11,7 +11,7 @@ import torch.nn as nn
 from flowlib.attention import causal_mask
 from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM, BertForSequenceClassification, mean_pool
 from flowlib.lstm import LSTMBaseline
-from flowlib.models import GPT, Decoder, EncoderDecoder, GPTConfig, TransformerConfig, copy_from_torch
+from flowlib.models import GPT, Decoder, Encoder, EncoderDecoder, GPTConfig, TransformerConfig, copy_from_torch
 from flowlib.vit import VisionTransformer, ViTConfig
 
 ATOL = 1e-5
@@ -74,6 +74,13 @@ def test_decoder_stack_never_sees_the_future() -> None:
     changed = x.clone()
     changed[:, 2] = torch.randn(2, 16)
     assert torch.allclose(dec(x, memory, causal_mask(5))[:, :2], dec(changed, memory, causal_mask(5))[:, :2], atol=ATOL)
+
+
+def test_stacks_pass_their_keywords_to_every_block() -> None:
+    enc = Encoder(3, 16, 2, 32, norm_first=True, activation="gelu", bias=False, final_norm=True)
+    dec = Decoder(2, 16, 2, 32, dropout=0.2, layer_norm_eps=1e-6, final_norm=False)
+    assert all(layer.norm_first and layer.ff.linear1.bias is None for layer in enc.layers) and enc.norm.bias is None
+    assert all(layer.self_attn.dropout == 0.2 and layer.norm3.eps == 1e-6 for layer in dec.layers) and dec.norm is None
 
 
 @pytest.mark.parametrize("positions", ["learned", "rotary"])
