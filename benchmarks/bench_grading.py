@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from flowlib.cells import cell_role, cell_source  # noqa: E402
 from flowlib.course import instructor  # noqa: E402
 
 VARIANTS = ("solution", "solution", "blank", "stub-values")
@@ -40,8 +41,8 @@ def _class(root: Path, lesson: str, learners: int) -> None:
         notebook = source if variant == "solution" else json.loads(json.dumps(released))
         if variant == "stub-values":  # answers that run but are wrong
             for cell in notebook["cells"]:
-                if cell["metadata"].get("nbgrader", {}).get("solution") and cell["cell_type"] == "code":
-                    cell["source"] = "".join(cell["source"]).replace('raise NotImplementedError("Replace this line with your solution.")', "return 0")
+                if cell_role(cell) == "answer":
+                    cell["source"] = cell_source(cell).replace('raise NotImplementedError("Replace this line with your solution.")', "return 0")
         folder = root / "submitted" / f"learner{number:03d}" / lesson
         folder.mkdir(parents=True)
         (folder / f"{lesson}.ipynb").write_text(json.dumps(notebook))

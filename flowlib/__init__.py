@@ -23,6 +23,7 @@ One module per idea, named in the lessons' words::
     explorer     an attention explorer (ipywidgets; a static picture when headless)
     grading      the checks exercise tests call, with feedback that teaches
     comparisons  how each check decides, on plain data (the learner's kernel and the grader)
+    cells        a notebook cell as the course reads it: source, nbgrader role, hidden tests, failure words
     mistakes     the classic mistakes, implemented on purpose (bug gallery, feedback)
 
 The course machinery lives apart, in :mod:`flowlib.course` (the grading engine, the instructor's

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from flowlib.cells import NOT_ANSWERED
+
 MAX_ELEMENTS = 4_000_000  # larger values are not compared (they are not what a test checks)
 _SCALARS = (bool, int, float, str, type(None))
 
@@ -186,7 +188,7 @@ def rule_raises(actual: Any, expected: Any, what: str, params: Mapping[str, Any]
     if not isinstance(actual, dict) or not actual.get("raised"):
         return f"{what}: expected {names}, but nothing was raised"
     if actual.get("matches") is not True and actual["raised"] == "NotImplementedError":
-        return f"{what}: the exercise is not answered yet (the answer cell still raises NotImplementedError)"
+        return f"{what}: {NOT_ANSWERED}"
     if actual.get("matches") is not True:
         return f"{what}: expected {names}, but it raised {actual['raised']}: {short(actual.get('text', ''), 200)}"
     missing = [part for part in params.get("message_contains", []) if part not in str(actual.get("text", ""))]

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from flowlib import comparisons
+from flowlib.cells import NOT_ANSWERED, cell_role, cell_source, nbgrader_meta, undefined
 from flowlib.comparisons import plain
 
 __all__ = [
@@ -199,16 +200,15 @@ class TestResult:
 def python_source(code: str | Mapping[str, Any]) -> str:
     """A cell's code (or the cell itself) as plain Python: IPython's magics and shell escapes,
     which mean nothing outside a kernel, become blank lines (so line numbers stay)."""
-    source = code if isinstance(code, str) else code.get("source", "")
-    text = "".join(source) if isinstance(source, list) else source
+    text = code if isinstance(code, str) else cell_source(code)
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines())
 
 
 def _why(error: BaseException) -> str:
     if isinstance(error, NameError):
-        return f"{error}: answer and run the exercise cell above this test first"
+        return undefined(str(error))
     if isinstance(error, NotImplementedError):
-        return "the exercise is not answered yet (the answer cell still raises NotImplementedError)"
+        return NOT_ANSWERED
     return f"{type(error).__name__}: {error}"
 
 
@@ -227,15 +227,11 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
         raise ValueError(f"could not read the notebook {notebook_path}: {error}") from error
     replace = dict(replace or {})
 
-    def meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-        return cell.get("metadata", {}).get("nbgrader", {})
-
-    code_cells = [c for c in cells if c.get("cell_type") == "code"]
-    answers = [c for c in code_cells if meta(c).get("solution")]
-    unknown = set(replace) - {meta(c).get("grade_id") for c in answers}
+    answers = [c for c in cells if cell_role(c) == "answer"]
+    unknown = set(replace) - {nbgrader_meta(c).get("grade_id") for c in answers}
     if unknown:
         raise ValueError(f"no answer cell with grade_id {sorted(unknown)} in {notebook_path.name}")
-    setup = [c for c in code_cells if str(c.get("id", "")).endswith("_setup")]
+    setup = [c for c in cells if c.get("cell_type") == "code" and str(c.get("id", "")).endswith("_setup")]
 
     namespace: dict[str, Any] = {"__name__": "__main__"}
     results: dict[str, TestResult] = {}
@@ -248,15 +244,15 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
             for cell in setup:
                 exec(compile(python_source(cell), f"{notebook_path.name}:setup", "exec"), namespace)
             for cell in answers:
-                grade_id = meta(cell).get("grade_id", "")
+                grade_id = nbgrader_meta(cell).get("grade_id", "")
                 try:
                     exec(compile(replace.get(grade_id, python_source(cell)), f"{notebook_path.name}:{grade_id}", "exec"), namespace)
                 except Exception:  # an unanswered or broken answer: its tests will say so
                     pass
-            for cell in code_cells:
-                info = meta(cell)
-                if not info.get("grade") or info.get("solution"):
+            for cell in cells:
+                if cell_role(cell) != "test":
                     continue
+                info = nbgrader_meta(cell)
                 grade_id, points = info.get("grade_id", ""), float(info.get("points", 0))
                 try:
                     exec(compile(python_source(cell), f"{notebook_path.name}:{grade_id}", "exec"), dict(namespace))

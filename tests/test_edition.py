@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from flowlib.cells import cell_source
 from flowlib.course import cli, edition, instructor, lab_validate, released, update, validation
 from tests.lab_server import stop, wait_until_up
 
@@ -70,7 +71,7 @@ def _answer_source(lesson: str, grade_id: str) -> str:
     notebook = json.loads((ROOT / "solutions" / lesson / f"{lesson}.ipynb").read_text())
     for cell in notebook["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
-            return re.sub(r"\s*### (BEGIN|END) SOLUTION", "", edition.cell_source(cell))
+            return re.sub(r"\s*### (BEGIN|END) SOLUTION", "", cell_source(cell))
     raise AssertionError(f"no answer cell {grade_id} in {lesson}")
 
 
@@ -155,10 +156,10 @@ def _new_version(old: Path, dest: Path) -> Path:
     path = dest / NOTEBOOK
     notebook = json.loads(path.read_text())
     first = notebook["cells"][0]
-    first["source"] = edition.cell_source(first) + "\n\n(Updated for this version of the course.)"
+    first["source"] = cell_source(first) + "\n\n(Updated for this version of the course.)"
     for cell in notebook["cells"]:
         if cell["id"] == "00_similarity_scores":
-            cell["source"] = edition.cell_source(cell) + "\n# (the course changed this answer cell too)"
+            cell["source"] = cell_source(cell) + "\n# (the course changed this answer cell too)"
     notebook["cells"].append({"cell_type": "markdown", "id": "00_new_in_v2", "metadata": {}, "source": "A new closing note."})
     path.write_text(json.dumps(notebook, indent=1))
     (dest / "notebooks" / "09_new_lesson").mkdir()
@@ -205,14 +206,14 @@ def test_an_update_brings_new_lessons_and_untouched_cells_and_keeps_every_edit(b
 
     merged = json.loads((learner / NOTEBOOK).read_text())
     by_id = {cell["id"]: cell for cell in merged["cells"]}
-    assert edition.cell_source(by_id["00_similarity_scores"]) == work["answer"], "the learner's answer must stay"
-    assert "Updated for this version" in edition.cell_source(merged["cells"][0]), "an untouched cell takes the update"
+    assert cell_source(by_id["00_similarity_scores"]) == work["answer"], "the learner's answer must stay"
+    assert "Updated for this version" in cell_source(merged["cells"][0]), "an untouched cell takes the update"
     assert merged["cells"][-1]["id"] == "00_new_in_v2", "a new cell arrives in its place"
     ids = [cell["id"] for cell in merged["cells"]]
     assert ids[ids.index(work["after"]) + 1] == "my-own-note", "the learner's own cell stays where it was"
     assert by_id[work["ran"]]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "my run\n"}]
     unchanged = [c["id"] for c in before["cells"] if c["id"] not in ("00_similarity_scores", before["cells"][0]["id"])]
-    assert all(edition.cell_source(by_id[i]) == edition.cell_source(next(c for c in before["cells"] if c["id"] == i))
+    assert all(cell_source(by_id[i]) == cell_source(next(c for c in before["cells"] if c["id"] == i))
                for i in unchanged)
     assert (learner / "notebooks" / "09_new_lesson" / "09_new_lesson.ipynb").is_file(), "a new lesson arrives"
     assert (learner / "flowlib" / "grading.py").read_text().endswith("# v2\n"), "an untouched course file is updated"
@@ -256,7 +257,7 @@ def test_update_from_git_moves_the_branch_and_keeps_the_edits(built, tmp_path):
     changed = git(learner, "status", "--porcelain")
     assert NOTEBOOK in changed and "09_new_lesson" not in changed, changed
     by_id = {c["id"]: c for c in json.loads((learner / NOTEBOOK).read_text())["cells"]}
-    assert edition.cell_source(by_id["00_similarity_scores"]) == work["answer"] and "00_new_in_v2" in by_id
+    assert cell_source(by_id["00_similarity_scores"]) == work["answer"] and "00_new_in_v2" in by_id
 
 
 # --- 2. the release never overwrites a learner's work ----------------------------------------

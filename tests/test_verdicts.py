@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from flowlib.cells import NOT_ANSWERED
 from flowlib.course.grader import remote, testcell
 from flowlib.course.grader.execute import CellRun
 from flowlib.course.grader.screen import Flag, PlanCell
@@ -73,7 +74,7 @@ def test_messages_for_unanswered_missing_and_failing_code():
 
     def stub(x):
         raise NotImplementedError
-    assert testcell.run_test(TEST, "t", namespace, _fetch({"double": stub})).message == testcell.NOT_ANSWERED
+    assert testcell.run_test(TEST, "t", namespace, _fetch({"double": stub})).message == NOT_ANSWERED
     assert "name 'double' is not defined" in testcell.run_test(TEST, "t", namespace, _fetch({})).message
 
     def fails_on_hidden_input(x):

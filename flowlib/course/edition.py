@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from flowlib.cells import HIDDEN_TESTS, cell_role, cell_source
 from flowlib.course import released
 
 MANIFEST = ".flowlib-edition.json"
@@ -45,7 +46,7 @@ SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 MARKERS = (
     ("solution", "### BEGIN SOLUTION", "### END SOLUTION"),
-    ("hidden tests", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+    ("hidden tests", *HIDDEN_TESTS),
     ("mark scheme", "=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ==="),
 )
 # nbgrader's JupyterLab plugins the learner does not get (the course's own Validate button replaces nbgrader's)
@@ -84,11 +85,6 @@ def _normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def cell_source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
 def answer_key(solutions: Path) -> list[Region]:
     """Every solution, hidden-test and mark-scheme region of every notebook under ``solutions``;
     a written-answer (markdown solution) cell without markers is one region as a whole."""
@@ -105,8 +101,7 @@ def answer_key(solutions: Path) -> list[Region]:
                     marked = True
                     if _normalise(body):
                         regions.append(Region(name, cell_id, kind, _normalise(body)))
-            is_answer = cell.get("metadata", {}).get("nbgrader", {}).get("solution")
-            if is_answer and cell.get("cell_type") == "markdown" and not marked and _normalise(source):
+            if cell_role(cell) == "manual" and not marked and _normalise(source):
                 regions.append(Region(name, cell_id, "written answer", _normalise(source)))
     return regions
 

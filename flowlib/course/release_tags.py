@@ -9,6 +9,8 @@ from __future__ import annotations
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from flowlib.cells import cell_role
+
 ALLOWED_TO_FAIL = "raises-exception"  # nbval: this cell may raise
 
 
@@ -23,8 +25,7 @@ class TagExerciseCells(Preprocessor):
     enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("solution") or meta.get("grade")):
+        if cell_role(cell) in ("answer", "test"):
             tags = cell.metadata.setdefault("tags", [])
             if ALLOWED_TO_FAIL not in tags:
                 tags.append(ALLOWED_TO_FAIL)

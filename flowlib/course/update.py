@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from flowlib.course.edition import MANIFEST, EditionError, cell_source, read_manifest, sha256
+from flowlib.cells import cell_source
+from flowlib.course.edition import MANIFEST, EditionError, read_manifest, sha256
 
 KEPT = Path(".flowlib") / "update"  # where the course's version of a file the learner changed is put
 

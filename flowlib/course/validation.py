@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flowlib.cells import cell_role, nbgrader_meta
+
 NOT_ANSWERED = ("not answered yet: replace `raise NotImplementedError(...)` in the answer cell "
                 "with your solution, run it, then Validate again")
 
@@ -35,10 +37,6 @@ class TestCell:
     exercise: str
     earned: float
     points: float
-
-
-def _meta(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
 def reason(ename: str, evalue: str) -> str:
@@ -64,12 +62,10 @@ def test_cells(cells: Sequence[Mapping[str, Any]]) -> list[TestCell]:
     the points it earned in this run (nbgrader's rule: an error or stderr output earns 0)."""
     found, exercise = [], ""
     for cell in cells:
-        meta = _meta(cell)
-        if cell.get("cell_type") != "code":
-            continue
-        if meta.get("solution"):
+        meta, role = nbgrader_meta(cell), cell_role(cell)
+        if role == "answer":
             exercise = str(meta.get("grade_id", exercise))
-        if not meta.get("grade") or meta.get("solution"):
+        if role != "test":
             continue
         points = _points(meta.get("points"))
         failed = any(o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
@@ -92,9 +88,9 @@ def exercise_results(cells: Sequence[Mapping[str, Any]]) -> dict[str, tuple[floa
     """``{exercise: (earned, possible, why)}`` of a notebook that has run, in notebook order;
     ``why`` is one readable line for the first failing test ('' when every test passes), and
     :data:`NOT_ANSWERED` when the exercise's answer cell still raises its stub's error."""
-    unanswered = {str(_meta(cell).get("grade_id", "")) for cell in cells
-                  if _meta(cell).get("solution") and any(o.get("ename") == "NotImplementedError" for o in cell.get("outputs", []))}
-    by_id = {str(_meta(cell).get("grade_id", "")): cell for cell in cells}
+    unanswered = {str(nbgrader_meta(cell).get("grade_id", "")) for cell in cells
+                  if cell_role(cell) == "answer" and any(o.get("ename") == "NotImplementedError" for o in cell.get("outputs", []))}
+    by_id = {str(nbgrader_meta(cell).get("grade_id", "")): cell for cell in cells}
     tests = test_cells(cells)
     results: dict[str, tuple[float, float, str]] = {}
     for exercise, (earned, possible) in per_exercise(tests).items():
@@ -138,8 +134,7 @@ def summarize(notebook: Any = None, upto: int | None = None, **_: Any) -> None:
     totals = per_exercise(list(tests.values()))
     first = True
     for cell in cells:
-        meta = _meta(cell)
-        test = tests.get(str(meta.get("grade_id", ""))) if meta.get("grade") and not meta.get("solution") else None
+        test = tests.get(str(nbgrader_meta(cell).get("grade_id", ""))) if cell_role(cell) == "test" else None
         if test is None or test.earned == test.points:
             continue
         earned, possible = totals[test.exercise]

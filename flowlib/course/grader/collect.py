@@ -39,6 +39,8 @@ import nbformat
 from dateutil import parser as dateparser
 from dateutil import tz
 
+from flowlib.cells import nbgrader_meta
+
 NOTEBOOK = ".ipynb"
 TIMESTAMP_FILE = "timestamp.txt"  # written by `nbgrader submit`, read by `nbgrader collect`
 NBGRADER_TIME = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
@@ -211,9 +213,9 @@ def grade_ids(notebook: dict) -> set[str]:
     """The nbgrader ``grade_id`` of every cell of a notebook (as a dict or nbformat node)."""
     found = set()
     for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
-        meta = cell.get("metadata", {}).get("nbgrader") if isinstance(cell, dict) else None
-        if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
-            found.add(meta["grade_id"])
+        grade_id = nbgrader_meta(cell).get("grade_id") if isinstance(cell, dict) else None
+        if isinstance(grade_id, str):
+            found.add(grade_id)
     return found
 
 

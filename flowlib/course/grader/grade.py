@@ -13,12 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from flowlib.cells import HIDDEN_BLOCK, cell_role, cell_source, nbgrader_meta
 from flowlib.course.grader import screen
 from flowlib.course.grader.execute import KernelLost
 from flowlib.course.grader.report import Report
 from flowlib.course.grader.run import Tests, execute
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
-from flowlib.course.grader.testcell import HIDDEN_BLOCK, setup_namespace
+from flowlib.course.grader.testcell import setup_namespace
 from flowlib.course.grader.verdicts import decide_cell, unreadable, verdicts, written
 
 @dataclass(frozen=True)
@@ -38,26 +39,26 @@ class Lesson:
         """Every line of the lesson's hidden tests (no message may echo them)."""
         lines = []
         for cell in self.source["cells"]:
-            for block in HIDDEN_BLOCK.findall(screen._text(cell)):
+            for block in HIDDEN_BLOCK.findall(cell_source(cell)):
                 lines += [line for line in block.splitlines() if line.strip()]
         return lines
 
     def forbidden(self) -> dict[str, list[str]]:
         """``{answer grade id: [names the exercise asks the learner not to call]}``."""
-        return {screen._meta(c)["grade_id"]: list(c["metadata"]["flowlib"]["forbidden"])
+        return {nbgrader_meta(c)["grade_id"]: list(c["metadata"]["flowlib"]["forbidden"])
                 for c in self.source["cells"]
-                if screen._role(c) == "answer" and c.get("metadata", {}).get("flowlib", {}).get("forbidden")}
+                if cell_role(c) == "answer" and c.get("metadata", {}).get("flowlib", {}).get("forbidden")}
 
     def tests(self) -> Tests:
         """What its test cells run with in the grader's process: the setup's names, the rules.
         Raises :class:`SolutionFails` when the setup cell does not run here."""
-        setup = "\n".join(screen._text(c) for c in self.source["cells"] if str(c.get("id", "")).endswith("_setup"))
+        setup = "\n".join(cell_source(c) for c in self.source["cells"] if str(c.get("id", "")).endswith("_setup"))
         try:
             namespace = setup_namespace(setup, course_paths()["flowlib"].parent / "notebooks" / self.name)
         except Exception as error:  # noqa: BLE001  (the course's bug, never the learner's)
             raise SolutionFails(f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}") from error
         # flowlib.mistakes builds known-wrong answers, and some compose a right one: no exercise may call it
-        answers, declared = [screen._meta(c)["grade_id"] for c in self.source["cells"] if screen._role(c) == "answer"], self.forbidden()
+        answers, declared = [nbgrader_meta(c)["grade_id"] for c in self.source["cells"] if cell_role(c) == "answer"], self.forbidden()
         rules = {grade_id: [*declared.get(grade_id, []), "flowlib.mistakes"] for grade_id in answers}
         return Tests(namespace, rules)
 

@@ -28,6 +28,7 @@ from nbconvert.filters.strings import clean_html
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from flowlib.cells import cell_role, cell_source, nbgrader_meta
 from flowlib.course.grader.report import Report
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -39,27 +40,25 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report: Report) -> dict[str, Any]:
     """The notebook a learner may see: theirs, with released test cells and verdict outputs."""
-    tests = {c["metadata"]["nbgrader"]["grade_id"]: c for c in released["cells"]
-             if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")}
+    tests = {nbgrader_meta(c)["grade_id"]: c for c in released["cells"] if cell_role(c) == "test"}
     verdict = {v["grade_id"]: v for v in report.verdicts}
-    known = {c["metadata"]["nbgrader"]["grade_id"] for c in released["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    known = {nbgrader_meta(c)["grade_id"] for c in released["cells"] if nbgrader_meta(c).get("grade_id")}
     cells, seen = [], set()
     for cell in submitted.get("cells", []):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in tests:
             if grade_id in seen:
                 continue
             seen.add(grade_id)
             cell = json.loads(json.dumps(tests[grade_id]))
-            found = verdict.get(grade_id, {"points": 0, "max_points": cell["metadata"]["nbgrader"].get("points", 0), "message": "not graded"})
+            found = verdict.get(grade_id, {"points": 0, "max_points": nbgrader_meta(cell).get("points", 0), "message": "not graded"})
             text = (f"Passed: {found['points']:g}/{found['max_points']:g} points.\n" if not found["message"]
                     else f"Failed: 0/{found['max_points']:g} points. {found['message']}\n")
             cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
         elif grade_id and (grade_id in seen or grade_id not in known):  # a copy, or a graded cell the course lacks
             cell = {**cell, "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}}
         if cell.get("cell_type") == "markdown":  # the learner's HTML is shown, never run (nbconvert's sanitizer)
-            source = cell.get("source", "")
-            cell = {**cell, "source": clean_html("".join(source) if isinstance(source, list) else source)}
+            cell = {**cell, "source": clean_html(cell_source(cell))}
         if grade_id in known:
             seen.add(grade_id)
         cells.append(cell)

@@ -25,6 +25,8 @@ from typing import Any
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from flowlib.cells import cell_role, cell_source, nbgrader_meta
+
 REFLECTION = {"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr",
               "open", "breakpoint", "input", "get_ipython", "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "__builtins__"}
 MODULES = {"ctypes", "gc", "inspect", "importlib", "builtins", "threading", "_thread", "multiprocessing", "subprocess", "concurrent",
@@ -76,38 +78,20 @@ class Plan:
     manual: dict[str, Any] = field(default_factory=dict)  # grade id -> the learner's written-answer cell
 
 
-def _text(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _role(cell: dict) -> str:
-    info = _meta(cell)
-    if cell.get("cell_type") != "code":
-        return "manual" if info.get("grade") and info.get("solution") else "text"
-    if info.get("solution"):
-        return "answer"
-    return "test" if info.get("grade") else "course"
-
-
 def plan(source: dict, released: dict, submitted: dict) -> Plan:
     """The cells to run for ``submitted``, in the course's order, and the flags found on the way."""
     result = Plan()
-    released_tests = {_meta(c).get("grade_id"): _text(c) for c in released["cells"] if _role(c) == "test"}
+    released_tests = {nbgrader_meta(c).get("grade_id"): cell_source(c) for c in released["cells"] if cell_role(c) == "test"}
     known_ids = {c.get("id") for c in source["cells"]}
     # a notebook saved without cell ids (nbformat 4.4) still has the course's cells: know them by their text
-    by_text = {_text(c).strip(): str(c.get("id")) for c in released["cells"] if _text(c).strip()}
+    by_text = {cell_source(c).strip(): str(c.get("id")) for c in released["cells"] if cell_source(c).strip()}
     # a graded cell is known by its grade id; learner cells after it follow it, wherever its id went
-    known_grades = {_meta(c)["grade_id"]: str(c.get("id", "")) for c in source["cells"] if _meta(c).get("grade_id")}
+    known_grades = {nbgrader_meta(c)["grade_id"]: str(c.get("id", "")) for c in source["cells"] if nbgrader_meta(c).get("grade_id")}
     by_grade: dict[str, dict] = {}
     added: dict[str, list[dict]] = {}  # anchor cell id -> learner cells that follow it
     anchor = ""
     for cell in submitted.get("cells", []):
-        role, grade_id = _role(cell), _meta(cell).get("grade_id")
+        role, grade_id = cell_role(cell), nbgrader_meta(cell).get("grade_id")
         if grade_id and role in ("answer", "test", "manual") and grade_id not in known_grades:
             result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
             if cell.get("cell_type") == "code":
@@ -122,8 +106,8 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
             anchor = known_grades[grade_id]
         elif cell.get("id") in known_ids:
             anchor = str(cell.get("id"))
-        elif "id" not in cell and _text(cell).strip() in by_text:
-            anchor = by_text[_text(cell).strip()]
+        elif "id" not in cell and cell_source(cell).strip() in by_text:
+            anchor = by_text[cell_source(cell).strip()]
         elif cell.get("cell_type") == "code":
             if grade_id:
                 result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
@@ -133,7 +117,7 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
     if setup and "" in added:  # cells above the course's first cell run once the setup has
         added[setup] = added.pop("") + added.get(setup, [])
     for cell in source["cells"]:
-        role, info = _role(cell), _meta(cell)
+        role, info = cell_role(cell), nbgrader_meta(cell)
         grade_id, cell_id = info.get("grade_id", ""), str(cell.get("id", ""))
         limit = cell.get("metadata", {}).get("flowlib", {}).get("cell_seconds")
         if role == "answer":
@@ -141,28 +125,28 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
             mine = by_grade.get(grade_id)
             if mine is None:
                 result.flags.append(Flag("deleted answer cell", grade_id, "the answer cell is missing: its tests run against the unanswered stub"))
-                mine = next(c for c in released["cells"] if _meta(c).get("grade_id") == grade_id)
-            result.cells.append(PlanCell(_text(mine), "answer", cell_id, grade_id, exercise=exercise, seconds=limit))
+                mine = next(c for c in released["cells"] if nbgrader_meta(c).get("grade_id") == grade_id)
+            result.cells.append(PlanCell(cell_source(mine), "answer", cell_id, grade_id, exercise=exercise, seconds=limit))
             anchor_id = cell_id
         elif role == "test":
             mine = by_grade.get(grade_id)
             if mine is None:
                 result.flags.append(Flag("deleted test cell", grade_id, "the test cell was deleted; the course's copy was run"))
-            elif _text(mine).strip() != released_tests.get(grade_id, "").strip():
+            elif cell_source(mine).strip() != released_tests.get(grade_id, "").strip():
                 result.flags.append(Flag("edited test cell", grade_id, "the test cell was edited; the course's copy was run"))
-            result.cells.append(PlanCell(_text(cell), "test", cell_id, grade_id, float(info.get("points", 0)), exercise, limit))
+            result.cells.append(PlanCell(cell_source(cell), "test", cell_id, grade_id, float(info.get("points", 0)), exercise, limit))
             anchor_id = cell_id
         elif role == "manual":
             result.manual[grade_id] = by_grade.get(grade_id)
             anchor_id = cell_id
         else:
             if role == "course":
-                result.cells.append(PlanCell(_text(cell), "course", cell_id, exercise=exercise, seconds=limit))
+                result.cells.append(PlanCell(cell_source(cell), "course", cell_id, exercise=exercise, seconds=limit))
             anchor_id = cell_id
         for extra in added.pop(anchor_id, []):
-            result.cells.append(PlanCell(_text(extra), "learner", str(extra.get("id", "")), exercise=exercise))
+            result.cells.append(PlanCell(cell_source(extra), "learner", str(extra.get("id", "")), exercise=exercise))
     for leftover in added.values():  # anchored to nothing the course knows: run them at the end
-        result.cells.extend(PlanCell(_text(c), "learner", str(c.get("id", "")), exercise=exercise) for c in leftover)
+        result.cells.extend(PlanCell(cell_source(c), "learner", str(c.get("id", "")), exercise=exercise) for c in leftover)
     return result
 
 

@@ -17,7 +17,6 @@ import ast
 import builtins
 import contextlib
 import io
-import re
 import threading
 import warnings
 from collections.abc import Callable
@@ -27,11 +26,10 @@ from typing import Any
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from flowlib.cells import HIDDEN_BLOCK, NOT_ANSWERED, undefined
 from flowlib.course.grader.remote import ChannelError, LearnerError
 from flowlib.grading import ExerciseFailure, python_source
 
-HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$", re.S | re.M)
-NOT_ANSWERED = "the exercise is not answered yet (the answer cell still raises NotImplementedError)"
 # one test cell at a time in this process: torch's random state and its thread count are process-wide
 ONE_AT_A_TIME = threading.Lock()
 _SETUPS: dict[str, dict[str, Any]] = {}
@@ -104,7 +102,7 @@ def explain(error: BaseException, hidden: bool, learners: list[str]) -> str:
     if isinstance(error, NotImplementedError):
         return NOT_ANSWERED
     if isinstance(error, NameError) and getattr(error, "name", None) in learners:
-        return f"name {error.name!r} is not defined: answer and run the exercise cell above this test first"
+        return undefined(f"name {error.name!r} is not defined")
     if isinstance(error, ChannelError):
         return f"the kernel did not answer the test: {error}"
     kind = str(error).split(":", 1)[0] if isinstance(error, LearnerError) else type(error).__name__

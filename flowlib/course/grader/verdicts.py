@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flowlib.cells import cell_role, cell_source, nbgrader_meta
 from flowlib.comparisons import short
 from flowlib.course.grader.execute import CellRun
-from flowlib.course.grader.screen import Flag, PlanCell, _meta, _role, _text
+from flowlib.course.grader.screen import Flag, PlanCell
 
 WAITS = "a written answer: it waits for a person to grade it"
 BLANK = "not answered: the written answer is still as released"
@@ -73,14 +74,15 @@ def redact(message: str, hidden: list[str], limit: int = 600) -> str:
 
 def written(source: dict[str, Any], released: dict[str, Any], answers: dict[str, dict[str, Any] | None]) -> list[Verdict]:
     """The written answers: 0 when left as released (or deleted), else waiting for a person."""
-    as_released = {_meta(c).get("grade_id"): _text(c).strip() for c in released["cells"] if _role(c) == "manual"}
+    as_released = {nbgrader_meta(c).get("grade_id"): cell_source(c).strip()
+                   for c in released["cells"] if cell_role(c) == "manual"}
     result = []
     for cell in source["cells"]:
-        if _role(cell) != "manual":
+        if cell_role(cell) != "manual":
             continue
-        grade_id, points = _meta(cell)["grade_id"], float(_meta(cell).get("points", 0))
+        grade_id, points = nbgrader_meta(cell)["grade_id"], float(nbgrader_meta(cell).get("points", 0))
         mine = answers.get(grade_id)
-        if mine is None or _text(mine).strip() == as_released.get(grade_id):
+        if mine is None or cell_source(mine).strip() == as_released.get(grade_id):
             result.append(Verdict(grade_id, 0.0, points, BLANK))
         else:
             result.append(Verdict(grade_id, None, points, WAITS))
@@ -89,6 +91,6 @@ def written(source: dict[str, Any], released: dict[str, Any], answers: dict[str,
 
 def unreadable(source: dict[str, Any], reason: str, role: str) -> list[Verdict]:
     """Every graded cell of ``role`` (test, manual) of a notebook that could not be read: 0, with the reason."""
-    return [Verdict(_meta(c)["grade_id"], 0.0, float(_meta(c).get("points", 0)), reason)
-            for c in source["cells"] if _role(c) == role]
+    return [Verdict(nbgrader_meta(c)["grade_id"], 0.0, float(nbgrader_meta(c).get("points", 0)), reason)
+            for c in source["cells"] if cell_role(c) == role]
 

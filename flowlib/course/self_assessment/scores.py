@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from flowlib.cells import cell_role, nbgrader_meta
 from flowlib.course.self_assessment.places import course_dir
 
 if TYPE_CHECKING:  # flowlib.grading loads numpy: lesson_scores imports it when it runs tests
@@ -73,13 +74,13 @@ def scores_from_notebook_outputs(notebook: Mapping[str, Any]) -> dict[str, tuple
     cell's nbgrader metadata wins; manually graded cells without one are left out."""
     found: dict[str, tuple[float, float]] = {}
     for cell in notebook.get("cells", []):
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        meta = nbgrader_meta(cell)
         if not meta.get("grade") or "grade_id" not in meta:
             continue
         points = float(meta.get("points", 0) or 0)
         if meta.get("score") is not None:
             found[meta["grade_id"]] = (float(meta["score"]), points)
-        elif cell.get("cell_type") == "code" and not meta.get("solution"):
+        elif cell_role(cell) == "test":
             failed = any(output.get("output_type") == "error" for output in cell.get("outputs", []))
             found[meta["grade_id"]] = (0.0 if failed else points, points)
     return found
@@ -94,7 +95,7 @@ def exercise_groups(notebook: Mapping[str, Any]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     current: str | None = None
     for cell in notebook.get("cells", []):
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        meta = nbgrader_meta(cell)
         if "grade_id" not in meta:
             continue
         if meta.get("solution"):
