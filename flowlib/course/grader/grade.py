@@ -16,7 +16,7 @@ from typing import Any
 from flowlib.course.grader import screen
 from flowlib.course.grader.execute import KernelLost
 from flowlib.course.grader.report import Report
-from flowlib.course.grader.run import Tests, execute
+from flowlib.course.grader.run import Tests, run_plan
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.course.grader.testcell import HIDDEN_BLOCK, setup_namespace
 from flowlib.course.grader.verdicts import decide_cell, unreadable, verdicts, written
@@ -126,7 +126,7 @@ def grade(job: Job) -> Report:
         report.protections = [asdict(p) for p in sandbox.protections]
         flags += [screen.Flag("protection off", p.name, p.detail) for p in sandbox.protections if not p.on]
         try:
-            executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+            executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
         except KernelLost as error:  # not graded: a later run grades it again
             return _not_graded(report, lesson, f"the grader could not start a kernel: {error}")
     flags += executed.flags
@@ -149,7 +149,7 @@ def reference(lesson: Lesson) -> None:
     notebook = json.dumps(lesson.source).encode()
     plan = screen.plan(lesson.source, lesson.released, lesson.source)
     with Sandbox(lesson.name, notebook, lesson.limits) as sandbox:
-        executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+        executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
     problems = [f"{c.grade_id}: {decide_cell(r)}" for c, r in zip(plan.cells, executed.runs)
                 if c.role == "test" and decide_cell(r)]
     problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs)
