@@ -1,13 +1,13 @@
 """Course-wide pytest hooks: the longest test files start first, and each notebook's time is reported.
 
-``make test`` runs the suite on two pytest-xdist workers, a file per worker at a time
-(``--dist loadfile``: a module's fixtures are built once). xdist hands the files out in
-collection order, so the few files that take minutes are collected first: otherwise one of them
-starting last keeps the run going on one core while the other idles.
+``make test`` runs the suite on three pytest-xdist workers (the Makefile's ``JOBS``), a file
+per worker at a time (``--dist loadfile``: a module's fixtures are built once). xdist hands the
+files out in collection order, so the few files that take minutes are collected first: otherwise one of them
+starting last keeps the run going on one core while the others idle.
 
 The budget is 60 s per notebook on 2 CPU cores. It is reported, not asserted: a timed test
 would fail on a busy machine for the wrong reason, and here each notebook shares the machine
-with the other worker, one thread each (``make bench-notebooks`` times them alone). nbval's runs (the student
+with the other workers, one thread each (``make bench-notebooks`` times them alone). nbval's runs (the student
 notebooks and the self-assessment) are timed by pytest; the solutions run in the grading round
 trip, whose tests hand their times over as a ``notebook_seconds`` property.
 """

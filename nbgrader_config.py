@@ -5,11 +5,13 @@ notebooks/NN_lesson/NN_lesson.ipynb  -- the student versions, generated from sol
 One assignment per lesson: the assignment id is the lesson folder's name.
 """
 
+from flowlib.course import layout
+
 c = get_config()  # noqa: F821  (nbgrader provides get_config)
 
-c.CourseDirectory.course_id = "transformers-course"
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.course_id = layout.COURSE_ID
+c.CourseDirectory.source_directory = layout.SOURCE
+c.CourseDirectory.release_directory = layout.RELEASED
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"

@@ -6,16 +6,15 @@ short message and the points you have so far, exercise by exercise (flowlib.cour
 
 c = get_config()  # noqa: F821  (nbgrader provides get_config)
 
-c.CourseDirectory.course_id = "transformers-course"
-
 # Lessons train small models: allow a slow cell, not a hung one.
 c.Execute.timeout = 300
 
 try:
-    from flowlib.course import validation
+    from flowlib.course import layout, validation
 except ImportError:  # flowlib is not installed in this environment: plain nbgrader messages
     pass
 else:
+    c.CourseDirectory.course_id = layout.COURSE_ID
     validation.configure(c)
 
 # An nbgrader exchange, when the course uses one (set by the instructor's

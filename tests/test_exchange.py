@@ -9,11 +9,11 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from flowlib.course import instructor
+from flowlib.course import instructor, layout
 from tests.scratch import scratch_course
 
 LESSON = "00_getting_started"
-COURSE = "transformers-course"
+COURSE = layout.COURSE_ID
 
 
 def _nbgrader(cwd: Path, exchange: Path, *args: str) -> None:

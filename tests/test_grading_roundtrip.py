@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from flowlib.course import instructor
+from flowlib.course import instructor, layout
 from flowlib.grading import score_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = instructor.lessons(ROOT)
+LESSONS = layout.lessons(ROOT)
 NOISY = "00_getting_started"  # the lesson whose answer we make print and warn
 BLANK_GRADED = ("00_getting_started", "02_self_attention")  # unanswered releases graded end to end
 

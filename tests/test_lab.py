@@ -17,7 +17,7 @@ import nbgrader
 import pytest
 
 from flowlib.course.cli import lab_command
-from flowlib.course.instructor import lessons
+from flowlib.course.layout import lessons
 from tests.lab_server import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -175,7 +175,7 @@ def test_rate_with_widgets_writes_only_when_save_is_clicked(course, capsys):
 
 
 def test_rate_all_has_one_slider_per_objective(course):
-    form = sa.rating_form(sa.lessons())
+    form = sa.rating_form(sa.lessons_with_objectives())
     assert list(form.sliders) == [o.id for o in sa.load_objectives()]
 
 

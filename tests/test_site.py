@@ -95,7 +95,7 @@ def parsed(built):
 
 def test_every_lesson_has_a_page_linked_from_the_index(built, parsed):
     out, _, _, readme = built
-    lessons = site.lessons(ROOT)
+    lessons = site.lesson_pages(ROOT)
     for lesson in lessons:
         page = parsed.get(lesson.page)
         assert page is not None, f"no page for lesson {lesson.id} in {out}"
@@ -148,7 +148,7 @@ def test_no_solution_or_hidden_test_text(parsed):
     if not (ROOT / "solutions").is_dir():
         pytest.skip("no solutions/ here (the student edition): nothing to hide")
     leaks = []
-    for lesson in site.lessons(ROOT):
+    for lesson in site.lesson_pages(ROOT):
         text = parsed[lesson.page].visible
         leaks += [f"{lesson.page}: {marker}" for marker in MARKERS if marker in text]
         leaks += [f"{lesson.page}: {line[:100]}" for line in sorted(_secret_lines(lesson.id)) if line in text]
@@ -156,7 +156,7 @@ def test_no_solution_or_hidden_test_text(parsed):
 
 
 def test_pages_show_outputs_and_figures_and_no_error(parsed):
-    for lesson in site.lessons(ROOT, EXECUTED):
+    for lesson in site.lesson_pages(ROOT, EXECUTED):
         student = json.loads(lesson.notebook.read_text())
         drawing = [c.get("id") for c in student["cells"] if c["cell_type"] == "code"
                    and FIGURE_CALL.search("".join(c["source"])) and "raises-exception" not in c["metadata"].get("tags", [])]

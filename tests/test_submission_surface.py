@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from flowlib.course.grader.imports import import_exchange
+from flowlib.course.grader.intake import import_exchange
 from flowlib.course.grader.owned import expected_owner
 from flowlib.course.grader.summary import summary, write_csv
 from flowlib.course.grader.surface import spreadsheet_safe, without_outputs
-from tests.test_collect import LESSONS, T0, T1, A, course, notebook, submit  # noqa: F401 (course is a fixture)
+from tests.test_intake_and_submitted import LESSONS, T0, T1, A, course, notebook, submit  # noqa: F401 (course is a fixture)
 
 SCRIPT = "<script>alert('owned')</script>"
 COURSE_ID = "transformers-course"

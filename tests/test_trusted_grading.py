@@ -179,7 +179,7 @@ def test_nbgraders_own_export_still_reads_the_gradebook(graded):
 def test_a_detached_child_dies_with_its_sandbox():
     import subprocess
 
-    from flowlib.course.grader.run import Tests, execute
+    from flowlib.course.grader.run import Tests, run_plan
     from flowlib.course.grader.sandbox import Limits, Sandbox
 
     marker = "sleep 4321"
@@ -187,7 +187,7 @@ def test_a_detached_child_dies_with_its_sandbox():
         "import subprocess\nsubprocess.Popen(['sh', '-c', '" + marker + " & disown'], start_new_session=True)\nprint('started')",
         "learner", "child")])
     with Sandbox(LESSON, b'{"cells": []}', Limits(cell_seconds=10)) as sandbox:
-        executed = execute(plan, sandbox, sandbox.limits, Tests({}, {}))
+        executed = run_plan(plan, sandbox, sandbox.limits, Tests({}, {}))
     assert executed.runs[0].status == "ok", executed.runs[0]
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
     assert not left, f"a process the submission started outlived its grading: {left}"

@@ -11,6 +11,7 @@ The learner's side::
 
 The instructor's side::
 
+    layout           where the course folder is, its id, which lessons exist (asked by every module)
     instructor       release, collect, autograde, feedback and grade export
     release_tags     the course's own step of nbgrader's release
     released         what the last release wrote, so no release overwrites a learner's work

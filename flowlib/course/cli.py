@@ -22,10 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-from flowlib.course import instructor
+from flowlib.course import instructor, layout
 
 
-LEARNER_JUPYTER_CONFIG = ".jupyter-config"  # the student edition's learner-only Jupyter settings
 LAB_USAGE = """usage: flowlib lab [JUPYTER OPTION ...]
 
 Open the course in JupyterLab, rooted at the course folder and opening on notebooks/.
@@ -56,7 +55,7 @@ def lab_env(root: Path, environ: dict[str, str] | None = None) -> dict[str, str]
     """The environment JupyterLab runs in. In the student edition, its learner-only Jupyter
     settings (``.jupyter-config/``: Validate only, no Formgrader) come first on Jupyter's path."""
     env = dict(os.environ if environ is None else environ)
-    learner = Path(root) / LEARNER_JUPYTER_CONFIG
+    learner = Path(root) / layout.LEARNER_JUPYTER_CONFIG
     if learner.is_dir():
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(learner), env.get("JUPYTER_CONFIG_PATH")]))
     return env
@@ -67,7 +66,7 @@ def lab_main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(LAB_USAGE, end="")
         return 0
-    root = instructor.course_root()
+    root = layout.course_root()
     os.chdir(root)  # nbgrader's Validate reads nbgrader_config.py from the server's folder
     command = lab_command(root, *argv)
     os.execve(command[0], command, lab_env(root))
@@ -81,14 +80,14 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _instructor(args: argparse.Namespace) -> int:
-    root = instructor.course_root()
+    root = layout.course_root()
     if args.step == "release":
         done = instructor.release(root, args.lessons, force=args.force)
         print(f"released {len(done)} lesson(s) into notebooks/: {', '.join(done)}")
     elif args.step == "collect":
-        from flowlib.course.grader import imports
-
-        return imports.command(root, args.lessons, args.exchange, args.course)
+        report = instructor.collect(root, args.lessons, args.exchange, args.course)
+        print(report.summary())
+        return 0 if report.ok else 3
     elif args.step == "autograde":
         run = instructor.autograde(root, args.lessons, args.student, jobs=args.jobs, scheduler=args.scheduler, force=args.force)
         graded = sum(r.status == "graded" for r in run.reports)
@@ -130,7 +129,7 @@ def parser() -> argparse.ArgumentParser:
     teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export", "student-edition"])
     teach.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download")
     teach.add_argument("--exchange", help="`collect` from nbgrader's exchange folder (e.g. /srv/nbgrader/exchange)")
-    teach.add_argument("--course", default="transformers-course", help="course id in the exchange (default: transformers-course)")
+    teach.add_argument("--course", default=layout.COURSE_ID, help=f"course id in the exchange (default: {layout.COURSE_ID})")
     teach.add_argument("--to", default="grades.csv", help="CSV file for `export` (default: grades.csv)")
     teach.add_argument("--force", action="store_true",
                        help="`release` even over edited student notebooks (copied to backups/<timestamp>/ first); "
@@ -144,10 +143,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["lab"]:
+    if argv[:1] == ["lab"]:  # a CourseError (InstructorError is one) ends a command with its message
         try:
             return lab_main(argv[1:])
-        except instructor.InstructorError as error:
+        except layout.CourseError as error:
             print(f"flowlib: {error}", file=sys.stderr)
             return 2
     if argv[:1] == ["self-assess"]:
@@ -163,13 +162,13 @@ def main(argv: list[str] | None = None) -> int:
             from flowlib.course.update import main as update
 
             return update(argv[1:])
-        except instructor.InstructorError as error:
+        except layout.CourseError as error:
             print(f"flowlib: {error}", file=sys.stderr)
             return 2
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except instructor.InstructorError as error:
+    except layout.CourseError as error:
         print(f"flowlib: {error}", file=sys.stderr)
         return 2
 

@@ -30,20 +30,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowlib.course.layout import INSTALLED, LEARNER_JUPYTER_CONFIG
+
 # The packages every lesson needs; each must match its pin in requirements.txt.
 REQUIRED = ("torch", "numpy", "matplotlib", "transformers", "tokenizers", "jupyterlab", "nbgrader", "ipywidgets", "tqdm")
 FIX_INSTALL = "run `make install` (or `make lab`) in the course folder to install the pinned environment"
 MIN_CORES = 2  # the lessons' budgets (a minute each) are measured on 2 cores
 MIN_FREE_MEMORY_GB = 2.0  # the largest lesson peaks near 1.5 GB
 MIN_FREE_DISK_GB = 1.0  # notebooks with outputs, ratings, pip's cache for a reinstall
-COURSE = Path(__file__).resolve().parents[2]  # the course folder (flowlib is installed editable)
 
 
 def course_folder() -> Path:
     """The course folder whose pins and checkpoints are checked: the one flowlib was installed
     from (editable, as `make install` does), else the course folder around the current one."""
-    if (COURSE / "requirements.txt").is_file():
-        return COURSE
+    if (INSTALLED / "requirements.txt").is_file():
+        return INSTALLED
     from flowlib.course.self_assessment import course_dir
 
     return course_dir()
@@ -239,7 +240,7 @@ def _config_dirs() -> list[Path]:
     from jupyter_core.paths import jupyter_config_path
 
     dirs = [Path(p) for p in jupyter_config_path()]
-    learner = course_folder() / ".jupyter-config"
+    learner = course_folder() / LEARNER_JUPYTER_CONFIG
     if learner.is_dir() and learner not in dirs:
         dirs.insert(0, learner)
     return dirs

@@ -24,16 +24,15 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from flowlib.cells import HIDDEN_TESTS, cell_role, cell_source
-from flowlib.course import released
+from flowlib.course import layout, released
 
 MANIFEST = ".flowlib-edition.json"
-LEARNER_JUPYTER_CONFIG = ".jupyter-config"
 TEMPLATES = "edition"  # in the instructor's repository: the learner's README, Makefile, ...
 # What learners get, from the instructor's repository: folders, then single files.
 FOLDERS = ("notebooks", "flowlib", "self_assessment", "checkpoints", "recipes", "jupyterlab/validate/labextension")
@@ -243,7 +242,7 @@ def build(root: Path, out: Path, exchange: str | None = None, *, check_answer_ke
         raise EditionError(f"write the student edition outside the course folder (or under build/), not into {out}")
     if out.exists() and any(p.name != ".git" for p in out.iterdir()) and not (out / MANIFEST).is_file():
         raise EditionError(f"{out} already holds files that are not a student edition; choose an empty or new folder")
-    lessons = sorted(p.name for p in (root / "notebooks").iterdir() if p.is_dir() and not p.name.startswith("."))
+    lessons = layout.lessons(root, layout.RELEASED, every_folder=True)  # every folder that ships is checked
     changed = released.changes(root, lessons)
     if changed:
         listed = "; ".join(f"{c.path} ({c.why})" for c in changed)
@@ -272,7 +271,7 @@ def build(root: Path, out: Path, exchange: str | None = None, *, check_answer_ke
         config = staging / "nbgrader_config.py"
         config.write_text(config.read_text().replace("EXCHANGE_ROOT = None", f"EXCHANGE_ROOT = {exchange!r}"))
         for name, settings in jupyter_settings(exchange).items():
-            target = staging / LEARNER_JUPYTER_CONFIG / name
+            target = staging / layout.LEARNER_JUPYTER_CONFIG / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(settings, indent=2) + "\n")
         leaks = unexpected_leaks(staging, root / "solutions") if check_answer_key else []
@@ -300,7 +299,3 @@ def summary(out: Path) -> str:
             + (f"known overlaps with the answer key (see flowlib.course.edition.KNOWN_OVERLAPS): {known}\n" if known else "") +
             f"To publish it: cd {out} && git init -b main && git add -A && git commit -m 'Course {manifest['version']}'"
             " (after a rebuild: git add -A && git commit)")
-
-
-def lessons_in(folder: Path) -> Sequence[str]:
-    return sorted(p.name for p in (Path(folder) / "notebooks").iterdir() if p.is_dir() and not p.name.startswith("."))

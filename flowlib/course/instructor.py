@@ -1,4 +1,4 @@
-"""The instructor's side of the course: release, autograde, feedback and grade export.
+"""The instructor's side of the course: release, collect, autograde, feedback and grade export.
 
 Release and feedback are nbgrader commands run in the course folder (the folder that holds
 ``nbgrader_config.py``); autograde and export are the course's own grading engine
@@ -15,7 +15,6 @@ The same functions back ``make release|autograde|feedback|export`` and ``flowlib
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -23,28 +22,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+from flowlib.course import layout
 
 
-class InstructorError(RuntimeError):
+class InstructorError(layout.CourseError):
     """A course step could not run; the message says what was expected."""
 
 
-def course_root(start: Path | str = ".") -> Path:
-    """The folder holding ``nbgrader_config.py``: ``start`` or its nearest parent."""
-    here = Path(start).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file():
-            return folder
-    raise InstructorError(f"no nbgrader_config.py in {here} or any parent: run this inside the course folder")
-
-
-def lessons(root: Path) -> list[str]:
-    """Assignment ids, one per lesson folder in ``solutions/`` (e.g. ``02_self_attention``)."""
-    source = root / "solutions"
+def _lessons(root: Path) -> list[str]:
+    """The course's lessons (:func:`flowlib.course.layout.lessons`); refuses a course folder
+    without ``solutions/``."""
+    source = root / layout.SOURCE
     if not source.is_dir():
         raise InstructorError(f"expected the source notebooks in {source}; that folder does not exist")
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and LESSON_PATTERN.match(p.name))
+    return layout.lessons(root)
 
 
 def _pick(available: Sequence[str], wanted: Sequence[str] | None, what: str) -> list[str]:
@@ -97,7 +88,7 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
     """
     from flowlib.course import released
 
-    chosen = _pick(lessons(root), only, "lesson")
+    chosen = _pick(_lessons(root), only, "lesson")
     changed = released.changes(root, chosen)
     if changed and not force:
         raise InstructorError(released.refusal(changed))
@@ -110,6 +101,20 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
     return chosen
 
 
+def collect(root: Path, sources: Sequence[str], exchange: str | None = None, course_id: str = layout.COURSE_ID):
+    """Bring submissions into ``submitted/`` from one LMS download (a folder or a ``.zip``) or
+    from nbgrader's ``exchange`` (see :mod:`flowlib.course.grader.intake`); returns its report."""
+    from flowlib.course.grader import intake
+
+    sources = [source for source in sources if source]
+    if bool(sources) == bool(exchange) or len(sources) > 1:
+        raise InstructorError("collect takes one download (a folder or a .zip) or --exchange DIR")
+    known = _lessons(root)
+    if exchange:
+        return intake.import_exchange(Path(exchange), course_id, root, known)
+    return intake.import_download(Path(sources[0]), root, known)
+
+
 def autograde(root: Path, only: Sequence[str] | None = None, students: Sequence[str] | None = None, *,
               jobs: int | None = None, scheduler: str | None = None, force: bool = False):
     """Grade every submission (or those of the named lessons / students) in the sandbox,
@@ -118,9 +123,10 @@ def autograde(root: Path, only: Sequence[str] | None = None, students: Sequence[
     is skipped unless ``force``."""
     from flowlib.course.grader import autograde as engine  # heavy imports only when grading
 
-    chosen = _pick(lessons(root), only, "lesson")
+    known = _lessons(root)
+    chosen = _pick(known, only, "lesson")
     try:
-        return engine.autograde(root, lessons(root), only=chosen if only else None, students=students,
+        return engine.autograde(root, known, only=chosen if only else None, students=students,
                                 jobs=jobs, scheduler=scheduler, force=force)
     except ValueError as error:  # an unknown student or lesson: the message lists what exists
         raise InstructorError(str(error)) from error

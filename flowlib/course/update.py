@@ -34,13 +34,14 @@ from datetime import datetime
 from pathlib import Path
 
 from flowlib.cells import cell_source
+from flowlib.course import layout
 from flowlib.course.edition import MANIFEST, EditionError, read_manifest, sha256
 
 KEPT = Path(".flowlib") / "update"  # where the course's version of a file the learner changed is put
 
 
 @dataclass
-class Report:
+class UpdateReport:
     """What an update did, for the learner to read."""
 
     version: str = ""
@@ -134,11 +135,11 @@ def _write_json(path: Path, notebook: dict) -> None:
     partial.replace(path)
 
 
-def apply(folder: Path, source: Path) -> Report:
+def apply(folder: Path, source: Path) -> UpdateReport:
     """Bring the edition in ``source`` into the learner's ``folder``; return what was done."""
     folder, source = Path(folder).resolve(), Path(source).resolve()
     base, new = read_manifest(folder), read_manifest(source)
-    report = Report(version=new.get("version", "?"))
+    report = UpdateReport(version=new.get("version", "?"))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for path, new_hash in sorted(new["files"].items()):
         target, incoming = folder / path, source / path
@@ -194,7 +195,7 @@ def _git(folder: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
-def from_git(folder: Path) -> Report:
+def from_git(folder: Path) -> UpdateReport:
     """Fetch the course's new version from the git remote and merge it in."""
     if not (folder / ".git").exists():
         raise EditionError(f"{folder} is not a git clone of the course; give the new edition's folder: flowlib update FOLDER")
@@ -224,9 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "every cell you edited stays as it is."))
     parser.add_argument("source", nargs="?", help="a folder holding the new edition (default: git fetch from where you cloned it)")
     args = parser.parse_args(argv)
-    from flowlib.course.instructor import course_root
-
-    folder = course_root()
+    folder = layout.course_root()
     try:
         report = apply(folder, Path(args.source)) if args.source else from_git(folder)
     except EditionError as error:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from flowlib.cells import cell_role, nbgrader_meta
+from flowlib.course import layout
 
 NOT_ANSWERED = ("not answered yet: replace `raise NotImplementedError(...)` in the answer cell "
                 "with your solution, run it, then Validate again")
@@ -186,7 +187,7 @@ def configure(c: Any) -> None:
 
 
 def lesson_notebooks(course: Path, only: Sequence[str] = ()) -> list[Path]:
-    notebooks = sorted(p for p in (course / "notebooks").glob("*/*.ipynb") if p.parent.name == p.stem)
+    notebooks = [path for lesson in layout.lessons(course, layout.RELEASED) if (path := layout.notebook(course, lesson)).is_file()]
     if only:
         unknown = sorted(set(only) - {p.stem for p in notebooks})
         if unknown:
@@ -221,9 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-doctor", action="store_true", help="skip the machine check")
     args = parser.parse_args(argv)
 
-    from flowlib.course.instructor import course_root
-
-    course = course_root()
+    course = layout.course_root()
     ready = True
     if not args.no_doctor:
         from flowlib.course.doctor import doctor

@@ -1,7 +1,8 @@
 """The grading engine: what happens to a submission, one module per step of its path.
 
-    collect    find the submissions in submitted/ (imports and lms bring them in from an
-               LMS download or nbgrader's exchange)
+    intake     bring submissions into submitted/ (`flowlib instructor collect`): from an LMS
+               download (lms reads its names) or nbgrader's exchange (owned: whose files)
+    submitted  find the submissions in submitted/: what is graded, what is refused and why
     screen     rebuild the notebook to run from the course's source; read the learner's code
                for delegation and tampering, without running it
     sandbox    a fresh, locked-down place for one submission's kernel (bubblewrap, setrlimit)

@@ -25,17 +25,19 @@ from pathlib import Path
 from tqdm import tqdm
 
 import flowlib
-from flowlib.course.grader import collect, gradebook
+from flowlib.course import layout
+from flowlib.course.grader import gradebook
 from flowlib.course.grader.grade import Job, Lesson, SolutionFails, grade, reference
 from flowlib.course.grader.report import Report
+from flowlib.course.grader.submitted import Refusal, Submission, find_submissions
 from flowlib.course.grader.surface import without_outputs
 
 
 @dataclass
 class Run:
     reports: list[Report] = field(default_factory=list)
-    refused: list[collect.Refusal] = field(default_factory=list)
-    skipped: list[collect.Submission] = field(default_factory=list)  # graded already
+    refused: list[Refusal] = field(default_factory=list)
+    skipped: list[Submission] = field(default_factory=list)  # graded already
 
     @property
     def ok(self) -> bool:
@@ -54,9 +56,9 @@ def _fingerprint(*parts: bytes) -> str:
 def load_lesson(root: Path, name: str) -> Lesson:
     """The lesson, once its solution is known to grade cleanly (checked in the sandbox once per
     version of the lesson and of flowlib; the check is remembered in ``.flowlib/grader/``)."""
-    source_bytes = (root / "solutions" / name / f"{name}.ipynb").read_bytes()
-    released_bytes = (root / "notebooks" / name / f"{name}.ipynb").read_bytes()
-    checked = root / ".flowlib" / "grader" / f"{name}-{_fingerprint(source_bytes, released_bytes)}.json"
+    source_bytes = layout.notebook(root, name, layout.SOURCE).read_bytes()
+    released_bytes = layout.notebook(root, name).read_bytes()
+    checked = root / layout.STATE / "grader" / f"{name}-{_fingerprint(source_bytes, released_bytes)}.json"
     lesson = Lesson(name, json.loads(source_bytes), json.loads(released_bytes), key=checked.stem)
     if not checked.is_file():
         reference(lesson)
@@ -74,7 +76,7 @@ def _lesson_or_error(root: Path, name: str) -> Lesson | str:
         return str(error)
 
 
-def _integrity(root: Path) -> None:
+def _check_gradebook(root: Path) -> None:
     """Refuse to write into a damaged gradebook; back it up before the run's first write."""
     db = root / "gradebook.db"
     if not db.exists():
@@ -86,7 +88,7 @@ def _integrity(root: Path) -> None:
     shutil.copy2(db, root / "gradebook.db.bak")
 
 
-def _done(root: Path, submission: collect.Submission, data: bytes, key: str) -> bool:
+def _done(root: Path, submission: Submission, data: bytes, key: str) -> bool:
     """True when this very file was graded already by this grader (resume after an interruption)."""
     saved = root / "reports" / submission.lesson / f"{submission.student}.json"
     if not saved.is_file():
@@ -131,17 +133,17 @@ def autograde(root: Path, lessons: Sequence[str], *, only: Sequence[str] | None 
     gradebook, as each job finishes. A submission graded already (the same file, the same
     lesson and grader) is skipped unless ``force``: an interrupted run resumes where it stopped.
     """
-    found, refused = collect.find_submissions(root, lessons, students, only)
+    found, refused = find_submissions(root, lessons, students, only)
     run = Run(refused=list(refused))
-    _integrity(root)
+    _check_gradebook(root)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(found) or 1))
     names = sorted({s.lesson for s in found})
     with ThreadPoolExecutor(jobs) as pool:  # the solutions' reference runs, once per lesson
         loaded = dict(zip(names, pool.map(lambda name: _lesson_or_error(root, name), names)))
     for submission in [s for s in found if isinstance(loaded[s.lesson], str)]:
         found.remove(submission)  # the course's fault, not the learner's: graded once the solution is fixed
-        run.refused.append(collect.Refusal(submission.notebook, submission.student, submission.lesson,
-                                           f"{submission.notebook}: not graded: {loaded[submission.lesson]}"))
+        run.refused.append(Refusal(submission.notebook, submission.student, submission.lesson,
+                                   f"{submission.notebook}: not graded: {loaded[submission.lesson]}"))
     work, where = [], {}
     for submission in found:
         # the one place a submission is read: what its outputs claim is never stored or shown

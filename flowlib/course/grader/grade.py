@@ -17,7 +17,7 @@ from flowlib.cells import HIDDEN_BLOCK, cell_role, cell_source, nbgrader_meta
 from flowlib.course.grader import screen
 from flowlib.course.grader.execute import KernelLost
 from flowlib.course.grader.report import Report
-from flowlib.course.grader.run import Tests, execute
+from flowlib.course.grader.run import Tests, run_plan
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.course.grader.testcell import setup_namespace
 from flowlib.course.grader.verdicts import decide_cell, unreadable, verdicts, written
@@ -127,7 +127,7 @@ def grade(job: Job) -> Report:
         report.protections = [asdict(p) for p in sandbox.protections]
         flags += [screen.Flag("protection off", p.name, p.detail) for p in sandbox.protections if not p.on]
         try:
-            executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+            executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
         except KernelLost as error:  # not graded: a later run grades it again
             return _not_graded(report, lesson, f"the grader could not start a kernel: {error}")
     flags += executed.flags
@@ -150,7 +150,7 @@ def reference(lesson: Lesson) -> None:
     notebook = json.dumps(lesson.source).encode()
     plan = screen.plan(lesson.source, lesson.released, lesson.source)
     with Sandbox(lesson.name, notebook, lesson.limits) as sandbox:
-        executed = execute(plan, sandbox, lesson.limits, lesson.tests())
+        executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
     problems = [f"{c.grade_id}: {decide_cell(r)}" for c, r in zip(plan.cells, executed.runs)
                 if c.role == "test" and decide_cell(r)]
     problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from flowlib.course.grader.collect import NOTEBOOK
+from flowlib.course.grader.submitted import NOTEBOOK
 
 MAX_FILE_BYTES = 64 << 20  # one notebook, outputs included
 MAX_TOTAL_BYTES = 1 << 30  # everything read from one download or exchange

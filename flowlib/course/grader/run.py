@@ -38,7 +38,7 @@ class Tests:
     forbidden: Mapping[str, Sequence[str]]  # answer grade id -> what the exercise may not call
 
 
-def execute(plan: Plan, sandbox: Sandbox, limits: Limits, tests: Tests) -> Execution:
+def run_plan(plan: Plan, sandbox: Sandbox, limits: Limits, tests: Tests) -> Execution:
     """Run ``plan`` cell by cell. Raises :class:`KernelLost` when no kernel starts in
     :data:`START_ATTEMPTS` tries: the grader's trouble, never a score of the learner's."""
     started = time.monotonic()

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flowlib.course import layout
 from flowlib.course.self_assessment.objectives import Objective, Objectives, load_objectives
 from flowlib.course.self_assessment.places import course_dir, objectives_path
 from flowlib.course.self_assessment.ratings import RatingsLog, latest_ratings, read_ratings
@@ -187,7 +188,7 @@ def _groups_for(root: Path, objectives: Objectives, lesson: str) -> dict[str, li
     """Answer cell -> test cells, from the learner's notebook or the course's solution notebook."""
     candidates = [learner_notebook(root, lesson)]
     if objectives.path is not None:
-        candidates.append(objectives.path.resolve().parent.parent / "solutions" / lesson / f"{lesson}.ipynb")
+        candidates.append(layout.notebook(objectives.path.resolve().parent.parent, lesson, layout.SOURCE))
     for path in candidates:
         if path is not None and path.is_file():
             try:

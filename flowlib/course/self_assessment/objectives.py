@@ -89,7 +89,7 @@ def load_objectives(path: Path | str | None = None) -> Objectives:
     return Objectives(items=tuple(items), scale=scale, path=source, renamed=renamed)
 
 
-def lessons(objectives: Objectives | None = None) -> list[str]:
+def lessons_with_objectives(objectives: Objectives | None = None) -> list[str]:
     """Lesson ids that have objectives, in course order."""
     return (objectives or load_objectives()).lessons()
 

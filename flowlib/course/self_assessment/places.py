@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
+
+from flowlib.course import layout
 
 COURSE_ENV = "FLOWLIB_COURSE_DIR"
 OBJECTIVES_ENV = "FLOWLIB_OBJECTIVES"
-RATINGS_FILE = Path(".flowlib") / "ratings.jsonl"
-LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
-_REPO_OBJECTIVES = Path(__file__).resolve().parents[3] / "self_assessment" / "objectives.json"
+RATINGS_FILE = Path(layout.STATE) / "ratings.jsonl"
+_REPO_OBJECTIVES = layout.INSTALLED / "self_assessment" / "objectives.json"
 
 
 def course_dir(start: Path | str | None = None) -> Path:
@@ -27,10 +27,10 @@ def course_dir(start: Path | str | None = None) -> Path:
     if env:
         return Path(env).expanduser().resolve()
     here = Path(start if start is not None else os.getcwd()).expanduser().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file() or (folder / ".flowlib").is_dir():
-            return folder
-    if LESSON_PATTERN.match(here.name):
+    found = layout.find_course(here, or_state=True)
+    if found is not None:
+        return found
+    if layout.is_lesson(here.name):
         return here.parent
     return here
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowlib.cells import cell_role, nbgrader_meta
+from flowlib.course import layout
 from flowlib.course.self_assessment.places import course_dir
 
 if TYPE_CHECKING:  # flowlib.grading loads numpy: lesson_scores imports it when it runs tests
@@ -133,7 +134,7 @@ def _only_student(folder: Path, lesson: str, student: str | None, tail: str) -> 
 
 def learner_notebook(course: Path, lesson: str) -> Path | None:
     """The learner's working copy of a lesson, if there is one."""
-    for path in (course / lesson / f"{lesson}.ipynb", course / "notebooks" / lesson / f"{lesson}.ipynb"):
+    for path in (course / lesson / f"{lesson}.ipynb", layout.notebook(course, lesson)):
         if path.is_file():
             return path
     return None

@@ -31,11 +31,12 @@ import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from flowlib.course import layout
 from flowlib.course.site.pages import (EXECUTE_TIMEOUT, SITE_TITLE, STATIC, _lesson_nav, _link_lessons, _nav, execute,
                                 freeze_widgets, index_notebook, publishable, render)
-from flowlib.course.site.sources import MATHJAX_VERSION, Lesson, SiteError, lesson_table, lessons, mathjax_script
+from flowlib.course.site.sources import MATHJAX_VERSION, LessonPage, SiteError, lesson_pages, lesson_table, mathjax_script
 
-__all__ = ["Lesson", "SiteError", "build", "lesson_table", "lessons", "main", "mathjax_script"]
+__all__ = ["LessonPage", "SiteError", "build", "lesson_pages", "lesson_table", "main", "mathjax_script"]
 
 
 def build(
@@ -60,7 +61,7 @@ def build(
     import nbformat
 
     root, out = Path(root).resolve(), Path(out).resolve()
-    all_lessons = lessons(root, wanted)
+    all_lessons = lesson_pages(root, wanted)
     script = None if mathjax is False else mathjax_script(cache or root / "build" / "vendor", mathjax or None)
     readme = (root / "README.md").read_text(encoding="utf-8")
     index_nb = index_notebook(readme, all_lessons)  # fails early if the README's table lacks a lesson
@@ -103,7 +104,7 @@ def build(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flowlib.course.site", description="Build the lessons as a static site.")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[3], help="the course folder")
+    parser.add_argument("--root", type=Path, default=layout.INSTALLED, help="the course folder")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <root>/build/site)")
     parser.add_argument("--lessons", nargs="*", default=None, help="lesson ids (default: all)")
     parser.add_argument("--no-execute", action="store_true", help="render the notebooks as they are, without running them")

@@ -13,7 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from flowlib.course.site.sources import Lesson, SiteError, lesson_table
+from flowlib.course.layout import LESSON_ID
+from flowlib.course.site.sources import LessonPage, SiteError, lesson_table
 
 EXERCISE_TAG = "raises-exception"  # the release tags answer and test cells with it, and only those
 STATIC = "_static"
@@ -148,7 +149,7 @@ def _widget_html(model_id: str, state: dict, depth: int = 0) -> str:
 
 def _link_lessons(nb, known: set[str]) -> None:
     """A Markdown link to another lesson's notebook points at its page instead."""
-    pattern = re.compile(r"\]\((?:\.\./)*(?:notebooks/)?(?:(\d\d_[a-z0-9_]+)/)?(\d\d_[a-z0-9_]+)\.ipynb(#[^)]*)?\)")
+    pattern = re.compile(rf"\]\((?:\.\./)*(?:notebooks/)?(?:({LESSON_ID})/)?({LESSON_ID})\.ipynb(#[^)]*)?\)")
 
     def fix(match: re.Match) -> str:
         lesson = match.group(2)
@@ -225,7 +226,7 @@ def _nav(items: list[tuple[str, str]], cls: str) -> str:
     return f'<nav class="site-nav {cls}">{links}</nav>'
 
 
-def _lesson_nav(all_lessons: list[Lesson], position: int) -> tuple[str, str]:
+def _lesson_nav(all_lessons: list[LessonPage], position: int) -> tuple[str, str]:
     items = [("index.html", SITE_TITLE)]
     if position > 0:
         previous = all_lessons[position - 1]
@@ -243,7 +244,7 @@ def render(nb, title: str, nav: tuple[str, str], mathjax: bool = True) -> str:
     return body
 
 
-def index_notebook(readme: str, all_lessons: list[Lesson]):
+def index_notebook(readme: str, all_lessons: list[LessonPage]):
     """The index page as a one-cell notebook: the README's opening and its lesson table, linked."""
     import nbformat
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-LESSON_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+from flowlib.course import layout
+
 MATHJAX_VERSION = "3.2.2"
 # The npm registry's integrity string of mathjax-3.2.2.tgz: a fetched tarball must match it.
 MATHJAX_INTEGRITY = "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw=="
@@ -31,7 +32,9 @@ class SiteError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Lesson:
+class LessonPage:
+    """One lesson as a page of the site."""
+
     id: str  # 02_self_attention
     number: str  # 02
     title: str  # "02 · Self-attention" (the notebook's first heading)
@@ -54,12 +57,12 @@ class LessonRow:
 # ---------------------------------------------------------------------------------------------
 
 
-def lessons(root: Path, wanted: Sequence[str] | None = None) -> list[Lesson]:
+def lesson_pages(root: Path, wanted: Sequence[str] | None = None) -> list[LessonPage]:
     """The student notebooks ``notebooks/NN_slug/NN_slug.ipynb``, in course order."""
     import nbformat
 
-    folder = root / "notebooks"
-    found = sorted(p.name for p in folder.iterdir() if p.is_dir() and LESSON_PATTERN.match(p.name)) if folder.is_dir() else []
+    folder = root / layout.RELEASED
+    found = layout.lessons(root, layout.RELEASED)
     if not found:
         raise SiteError(f"no lesson folders (NN_slug) in {folder}")
     unknown = [w for w in wanted or () if w not in found]
@@ -67,11 +70,11 @@ def lessons(root: Path, wanted: Sequence[str] | None = None) -> list[Lesson]:
         raise SiteError(f"unknown lesson(s) {unknown}; expected some of {found}")
     result = []
     for lesson in wanted or found:
-        path = folder / lesson / f"{lesson}.ipynb"
+        path = layout.notebook(root, lesson)
         if not path.is_file():
             raise SiteError(f"lesson folder {path.parent} has no notebook {path.name}")
         nb = nbformat.read(path, as_version=4)
-        result.append(Lesson(lesson, lesson[:2], _first_heading(nb) or lesson, path))
+        result.append(LessonPage(lesson, lesson[:2], _first_heading(nb) or lesson, path))
     return result
 
 

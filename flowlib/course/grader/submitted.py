@@ -3,8 +3,7 @@
 :func:`find_submissions` walks ``submitted/`` and hands back what can be graded
 (:class:`Submission`) and what cannot (:class:`Refusal`, whose reason names the file, what was
 expected and what was found). Bad input never raises and never stops the others. Bringing
-submissions *into* ``submitted/`` (an LMS download, nbgrader's exchange) is :mod:`.imports`;
-``import_download``, ``import_exchange`` and ``ImportReport`` can be imported from here too.
+submissions *into* ``submitted/`` (an LMS download, nbgrader's exchange) is :mod:`.intake`.
 
 Policies:
 
@@ -16,7 +15,7 @@ Policies:
   lesson's: refused. Some missing: graded (they score 0), with a note.
 * **Ids**: the student folder's name is the id nbgrader records. Spaces, capitals and accents
   are accepted there, with a note giving the canonical form (:func:`canonical_id`, what
-  imports write); ``*`` and ``+`` are refused, as nbgrader itself refuses them in ids.
+  intake writes); ``*`` and ``+`` are refused, as nbgrader itself refuses them in ids.
 * **Same learner twice** (folder names equal after :func:`canonical_id`: case, accents,
   whitespace): the newest valid submission of each lesson is graded, the others are refused
   with a message naming the one kept. Equal times keep the canonically named folder.
@@ -40,6 +39,7 @@ from dateutil import parser as dateparser
 from dateutil import tz
 
 from flowlib.cells import nbgrader_meta
+from flowlib.course import layout
 
 NOTEBOOK = ".ipynb"
 TIMESTAMP_FILE = "timestamp.txt"  # written by `nbgrader submit`, read by `nbgrader collect`
@@ -156,7 +156,7 @@ class Catalogue:
         self.lessons = list(lessons)
         self.ids: dict[str, frozenset[str]] = {}
         for lesson in self.lessons:
-            path = root / "notebooks" / lesson / f"{lesson}{NOTEBOOK}"
+            path = layout.notebook(root, lesson)
             if path.is_file():
                 self.ids[lesson] = frozenset(grade_ids(json.loads(path.read_text(encoding="utf-8"))))
 
@@ -342,11 +342,3 @@ def _newest_per_learner(found: list[Submission]) -> tuple[list[Submission], list
                 )
             )
     return sorted(kept, key=lambda s: (s.student, s.lesson)), refused
-
-
-def __getattr__(name: str):  # the importers live in imports.py, which imports this module
-    if name in {"ImportReport", "Imported", "import_download", "import_exchange", "command"}:
-        from flowlib.course.grader import imports
-
-        return getattr(imports, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,6 @@
-"""Collecting submissions: finding them in submitted/, importing LMS downloads and nbgrader's
-exchange, never overwriting silently, and refusing bad input with a message that says why.
+"""Collecting submissions: finding them in submitted/ (grader/submitted.py), importing LMS downloads
+(grader/lms.py) and nbgrader's exchange (grader/intake.py, `flowlib instructor collect`), never
+overwriting silently, and refusing bad input with a message that says why.
 
 Fixtures are copies of the released notebooks in notebooks/; nothing in the repository is written.
 """
@@ -14,23 +15,21 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from flowlib.course import cli, instructor
-from flowlib.course.grader import imports, lms
-from flowlib.course.grader.collect import (
-    ImportReport,
+from flowlib.course import cli, layout
+from flowlib.course.grader import intake, lms
+from flowlib.course.grader.intake import ImportReport, import_download, import_exchange
+from flowlib.course.grader.submitted import (
     Refusal,
     Submission,
     UnknownNameError,
     canonical_id,
     find_submissions,
     format_timestamp,
-    import_download,
-    import_exchange,
     parse_timestamp,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = instructor.lessons(ROOT)
+LESSONS = layout.lessons(ROOT)
 A, B = "02_self_attention", "03_multi_head_attention_and_positions"
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
 T1 = datetime(2024, 3, 2, 10, 0, tzinfo=UTC)
@@ -479,7 +478,7 @@ def test_an_import_goes_into_the_learners_existing_folder(course, tmp_path):
 
 def submit(exchange: Path, student: str, lesson: str, when: datetime, data: bytes, name: str | None = None) -> Path:
     """A submission as `nbgrader submit` leaves it in the exchange."""
-    folder = exchange / "transformers-course" / "inbound" / f"{student}+{lesson}+{format_timestamp(when)}+Xy_9-z"
+    folder = exchange / layout.COURSE_ID / "inbound" / f"{student}+{lesson}+{format_timestamp(when)}+Xy_9-z"
     write(folder / (name or f"{lesson}.ipynb"), data)
     (folder / "timestamp.txt").write_text(format_timestamp(when))
     (folder / "submission_secret.txt").write_text("0" * 128)
@@ -493,8 +492,8 @@ def test_exchange_import_takes_the_newest_per_learner(course, tmp_path):
     submit(exchange, "bob", B, T0, notebook(B), name="renamed.ipynb")
     submit(exchange, "carol", B, T0, notebook(A))  # wrong lesson
     submit(exchange, "dave", "99_nope", T0, notebook(A))
-    (exchange / "transformers-course" / "inbound" / "garbage").mkdir()
-    report = import_exchange(exchange, "transformers-course", course, LESSONS)
+    (exchange / layout.COURSE_ID / "inbound" / "garbage").mkdir()
+    report = import_exchange(exchange, layout.COURSE_ID, course, LESSONS)
     assert sorted((e.student, e.lesson) for e in report.imported) == [("alice", A), ("bob", B)]
     assert report.ignored == [(old.name, f"older than {new.name}, the newest of alice {A}")]
     folder = course / "submitted" / "alice" / A
@@ -505,17 +504,17 @@ def test_exchange_import_takes_the_newest_per_learner(course, tmp_path):
     assert len(report.refused) == 3 and not report.ok
     reasons = " | ".join(r.reason for r in report.refused)
     assert f"found lesson {A}'s notebook" in reasons and "'garbage'" in reasons and "dave+99_nope" in reasons
-    again = import_exchange(exchange, "transformers-course", course, LESSONS)
+    again = import_exchange(exchange, layout.COURSE_ID, course, LESSONS)
     assert again.imported == [] and len(again.unchanged) == 2
     submit(exchange, "alice", A, datetime(2024, 3, 3, tzinfo=UTC), notebook(A, "newest"))
-    later = import_exchange(exchange, "transformers-course", course, LESSONS)
+    later = import_exchange(exchange, layout.COURSE_ID, course, LESSONS)
     assert [(e.old_timestamp, e.student) for e in later.replaced] == [(T1, "alice")]
 
 
 def test_a_missing_or_empty_exchange_is_refused(course, tmp_path):
-    assert "found no such folder" in only_refusal(import_exchange(tmp_path, "transformers-course", course, LESSONS).refused)
-    (tmp_path / "transformers-course" / "inbound").mkdir(parents=True)
-    assert "found none" in only_refusal(import_exchange(tmp_path, "transformers-course", course, LESSONS).refused)
+    assert "found no such folder" in only_refusal(import_exchange(tmp_path, layout.COURSE_ID, course, LESSONS).refused)
+    (tmp_path / layout.COURSE_ID / "inbound").mkdir(parents=True)
+    assert "found none" in only_refusal(import_exchange(tmp_path, layout.COURSE_ID, course, LESSONS).refused)
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -536,4 +535,4 @@ def test_the_collect_command_exit_codes(course, tmp_path, monkeypatch, capsys):
     assert cli.main(["instructor", "collect"]) == 2
     assert cli.main(["instructor", "collect", str(good), "--exchange", str(tmp_path)]) == 2
     assert "one download" in capsys.readouterr().err
-    assert isinstance(imports.import_download(good, course, LESSONS), ImportReport)
+    assert isinstance(intake.import_download(good, course, LESSONS), ImportReport)

@@ -1,9 +1,10 @@
-"""Bring submissions into ``submitted/``: from an LMS download (a folder or a ``.zip``, names
-read by :mod:`.lms`) or from nbgrader's exchange, never overwriting one silently.
+"""Bring submissions into ``submitted/`` (``flowlib instructor collect``): from an LMS download
+(a folder or a ``.zip``, names read by :mod:`.lms`) or from nbgrader's exchange, never
+overwriting one silently.
 
-Each notebook is checked like :func:`~.collect.find_submissions` checks it (JSON, a valid
+Each notebook is checked like :func:`~.submitted.find_submissions` checks it (JSON, a valid
 notebook, its lesson's graded cells) and stored as ``submitted/<student>/<lesson>/<lesson>.ipynb``
-with ``timestamp.txt`` in nbgrader's format. The id is :func:`~.collect.canonical_id` of the
+with ``timestamp.txt`` in nbgrader's format. The id is :func:`~.submitted.canonical_id` of the
 name, stored in an existing folder of the same learner when there is one; two different LMS
 user ids with the same id in one download are both refused.
 
@@ -25,13 +26,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from flowlib.course.grader.collect import (
+from flowlib.course.grader.lms import MAX_FILE_BYTES, parse_name, read_download
+from flowlib.course.grader.owned import check_folder, expected_owner, read_owned
+from flowlib.course.grader.submitted import (
     NOTEBOOK,
     TIMESTAMP_FILE,
     Catalogue,
@@ -45,11 +47,8 @@ from flowlib.course.grader.collect import (
     pick_notebook,
     visible,
 )
-from flowlib.course.grader.lms import MAX_FILE_BYTES, parse_name, read_download
-from flowlib.course.grader.owned import check_folder, expected_owner, read_owned
 
 HISTORY = "submitted_history"
-COURSE_ID = "transformers-course"  # nbgrader_config.py's CourseDirectory.course_id
 
 
 @dataclass(frozen=True)
@@ -261,17 +260,3 @@ def _store(root: Path, c: _Candidate, report: ImportReport) -> None:
     os.replace(partial, dest)
     (report.replaced if entry.kept_at else report.imported).append(entry)
 
-
-def command(root: Path, sources: Sequence[str], exchange: str | None, course_id: str = COURSE_ID) -> int:
-    """``flowlib instructor collect``: import, print the report; 0 if nothing was refused, 3 if
-    something was, 2 when asked wrongly (no source, or both a download and ``--exchange``)."""
-    from flowlib.course.instructor import lessons
-
-    sources = [source for source in sources if source]
-    if bool(sources) == bool(exchange) or len(sources) > 1:
-        print("flowlib: collect takes one download (a folder or a .zip) or --exchange DIR", file=sys.stderr)
-        return 2
-    known = lessons(root)
-    report = import_exchange(Path(exchange), course_id, root, known) if exchange else import_download(Path(sources[0]), root, known)
-    print(report.summary())
-    return 0 if report.ok else 3
