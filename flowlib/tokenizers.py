@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import torch
 
+from flowlib.optional import load_minilm_tokenizer
+
 __all__ = [
     "PAD",
     "BOS",
@@ -224,8 +226,6 @@ class WordPieceTokenizer:
 
     def __init__(self, hf_tokenizer: Any | None = None) -> None:
         if hf_tokenizer is None:
-            from flowlib.pretrained import load_minilm_tokenizer
-
             hf_tokenizer = load_minilm_tokenizer()
         self.hf = hf_tokenizer
 

@@ -14,7 +14,7 @@ import torch
 
 pytest.importorskip("transformers")
 
-from flowlib import pretrained  # noqa: E402
+from flowlib import optional, pretrained  # noqa: E402  (only once importorskip found transformers)
 
 SENTENCES = [
     "The cat sat on the mat.",
@@ -88,7 +88,7 @@ def test_unsupported_hf_configs_are_refused():
 
 def test_missing_package_names_what_to_install():
     with pytest.raises(ImportError, match="pip install no-such-package"):
-        pretrained._require("no_such_module_for_flowlib", "no-such-package")
+        optional.require("no_such_module_for_flowlib", "no-such-package")
 
 
 def test_missing_checkpoint_says_how_to_make_it(tmp_path):
