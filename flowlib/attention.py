@@ -226,7 +226,10 @@ class MultiHeadAttention(nn.Module):
         need_weights = return_weights or self.store_weights
         dropout_p = self.dropout if self.training else 0.0
         out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, need_weights=need_weights)  # (batch, heads, T_q, head_dim)
+        out = self.out_proj(merge_heads(out))  # (batch, T_q, d_model)
+        if not need_weights:
+            return out
+        assert weights is not None  # need_weights=True computes them
         if self.store_weights:
             self.last_weights = weights.detach()
-        out = self.out_proj(merge_heads(out))  # (batch, T_q, d_model)
         return (out, weights) if return_weights else out

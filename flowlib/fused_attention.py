@@ -12,7 +12,8 @@ computes that output without ever storing the weights (same numbers to ~1e-6). T
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -47,34 +48,37 @@ class AttentionResult(tuple):
     for them (unpacking, ``[1]`` or ``.weights``), so ``...[0]`` costs no T_q x T_k matrix.
     """
 
+    output: Tensor
+    _weights: Tensor | None
+    _compute: Callable[[], Tensor] | None  # None once the weights are computed
+
     def __new__(cls, output: Tensor, compute_weights: Callable[[], Tensor]) -> AttentionResult:
         self = super().__new__(cls, (output, None))  # the weights are filled in on demand
-        self.output = output
-        self._weights: Tensor | None = None
-        self._compute: Callable[[], Tensor] | None = compute_weights
+        self.output, self._weights, self._compute = output, None, compute_weights
         return self
 
     @property
     def weights(self) -> Tensor:
         if self._compute is not None:
             self._weights, self._compute = self._compute(), None
-        return self._weights  # type: ignore[return-value]
+        assert self._weights is not None  # computed above, once
+        return self._weights
 
     def __len__(self) -> int:
         return 2
 
-    def __getitem__(self, index):  # noqa: ANN001, ANN204
+    def __getitem__(self, index: Any) -> Any:
         return self.output if isinstance(index, int) and index in (0, -2) else (self.output, self.weights)[index]
 
     def __eq__(self, other: object) -> bool:
         return tuple(self) == other
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as __eq__ compares contents (typeshed wants a method)
 
-    def __reduce__(self):  # noqa: ANN204 - pickles as a plain (output, weights) tuple
-        return (tuple, (tuple(self),))
+    def __reduce__(self) -> tuple[type, tuple[tuple[Tensor, Tensor]]]:  # pickles as a plain (output, weights) tuple
+        return (tuple, ((self.output, self.weights),))
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self) -> Iterator[Tensor]:
         yield self.output
         yield self.weights
 

@@ -122,7 +122,7 @@ class EncoderDecoder(nn.Module):
         else:
             raise ValueError(f"positions must be 'sinusoidal' or 'learned'; got {c.positions!r}")
         self.dropout = nn.Dropout(c.dropout)
-        stack = dict(
+        stack: dict[str, Any] = dict(  # the same for both stacks
             d_model=c.d_model, n_heads=c.n_heads, d_ff=c.d_ff, dropout=c.dropout, norm_first=c.norm_first,
             activation=c.activation, layer_norm_eps=c.layer_norm_eps, final_norm=c.final_norm,
         )
@@ -177,6 +177,8 @@ def copy_from_torch(target: nn.Module, source: nn.Module) -> None:
     are flowlib's own). Raises if a parameter is missing or has another shape.
     """
     if isinstance(target, EncoderDecoder):
+        if not isinstance(source, nn.Transformer):
+            raise TypeError(f"an EncoderDecoder copies from an nn.Transformer; got {type(source).__name__}")
         copy_from_torch(target.encoder, source.encoder)
         copy_from_torch(target.decoder, source.decoder)
         return
@@ -236,6 +238,7 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.apply(self._init_weights)
         for layer in self.stack.layers:  # GPT-2: scale residual projections by 1/sqrt(2 * n_layers)
+            assert isinstance(layer, EncoderBlock)
             for proj in (layer.self_attn.out_proj, layer.ff.linear2):
                 nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layers))
         if c.tie_embeddings:
