@@ -1,12 +1,11 @@
-"""Issue 20, items 4 and 5: nothing the learner typed reaches a person raw, and limits everywhere.
+"""What a submission can carry past the grader: nothing the learner typed reaches a person raw.
 
 * CSV cells never start a spreadsheet formula; numbers stay numbers.
 * Outputs saved in the submitted file never reach the autograded notebook or the feedback HTML.
 * The exchange importer refuses symbolic links and files whose owner is not the learner the
   folder names, one file at a time.
 
-Fast: no kernel. (The sandbox's size-capped runtime folder was taken back for now: kernels failed
-to start now and then under load with it; see the issue's note.)
+Fast: no kernel.
 """
 
 import csv
