@@ -1,3 +1,6 @@
+# mypy: check-untyped-defs=False
+# (this text runs in the learner's kernel, untyped on purpose: annotations there would be evaluated
+# in the kernel and need imports of their own; mypy checks only its few module-level lines)
 """The grader's agent inside the learner's kernel: it calls what a test asks and sends back data.
 
 This file is never imported by the grader: its text is sent into the sandboxed kernel once per
@@ -125,7 +128,7 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
 
     def perform(op, target, args, kwargs):
         if op == "resolve":
-            namespace = get_ipython().user_ns  # noqa: F821  (the kernel's own name)
+            namespace = get_ipython().user_ns  # noqa: F821  # the kernel's own, in the globals given below
             if target not in namespace:
                 raise NameError(f"name {target!r} is not defined")
             return namespace[target]
@@ -173,10 +176,10 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
                     setprofile(None)
                     thread_setprofile(None)
             reply = {"value": encode(value)}
-        except Exception as error:  # noqa: BLE001  (the learner's exception is an answer too)
+        except Exception as error:  # the learner's exception is an answer too
             try:
                 message = str(error)[:2000]
-            except Exception:  # noqa: BLE001
+            except Exception:  # a str() that raises: the message is left empty
                 message = ""
             names = [[c.__module__, c.__qualname__] for c in type(error).__mro__]
             reply = {"raised": {"type": type(error).__name__, "mro": names, "message": message}}
@@ -198,6 +201,6 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
 
 
 # its own globals: a learner's variable named `type`, `id` or `list` never stands in for the built-in
-__flowlib_agent__ = _flowlib_agent.__class__(_flowlib_agent.__code__, {
+__flowlib_agent__ = _flowlib_agent.__class__(_flowlib_agent.__code__, {  # type: ignore[misc]  # FunctionType, unimported in the kernel
     "__builtins__": __import__("builtins"), "get_ipython": __import__("IPython").get_ipython})()
 del _flowlib_agent

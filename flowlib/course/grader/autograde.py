@@ -103,7 +103,8 @@ def _done(root: Path, submission: Submission, data: bytes, key: str) -> bool:
 def _results(work: list[Job], jobs: int, scheduler: str | None) -> Iterator[tuple[Job, Report]]:
     """Each job with its report, as jobs finish: in threads here, or on a Dask cluster."""
     if scheduler:
-        from distributed import Client, as_completed as finished
+        from distributed import Client
+        from distributed import as_completed as finished
 
         with Client(scheduler) as client:
             futures = {client.submit(grade, job, pure=False): job for job in work}
@@ -139,15 +140,17 @@ def autograde(root: Path, lessons: Sequence[str], *, only: Sequence[str] | None 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(found) or 1))
     names = sorted({s.lesson for s in found})
     with ThreadPoolExecutor(jobs) as pool:  # the solutions' reference runs, once per lesson
-        loaded = dict(zip(names, pool.map(lambda name: _lesson_or_error(root, name), names)))
-    for submission in [s for s in found if isinstance(loaded[s.lesson], str)]:
+        loaded = dict(zip(names, pool.map(lambda name: _lesson_or_error(root, name), names), strict=True))
+    usable = {name: lesson for name, lesson in loaded.items() if isinstance(lesson, Lesson)}
+    for submission in [s for s in found if s.lesson not in usable]:
         found.remove(submission)  # the course's fault, not the learner's: graded once the solution is fixed
         run.refused.append(Refusal(submission.notebook, submission.student, submission.lesson,
                                    f"{submission.notebook}: not graded: {loaded[submission.lesson]}"))
-    work, where = [], {}
+    work: list[Job] = []
+    where: dict[int, Submission] = {}
     for submission in found:
         # the one place a submission is read: what its outputs claim is never stored or shown
-        data, lesson = without_outputs(submission.notebook.read_bytes()), loaded[submission.lesson]
+        data, lesson = without_outputs(submission.notebook.read_bytes()), usable[submission.lesson]
         if not force and _done(root, submission, data, lesson.key):
             run.skipped.append(submission)
             continue

@@ -26,8 +26,8 @@ from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
 
-from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.course.grader.remote import RECORD_MIME
+from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 
 MAX_RESTARTS = 3
 
@@ -91,11 +91,17 @@ class Kernel:
         why = self.sandbox.why_not_started()
         raise KernelLost(f"the kernel did not start ({ended}{': ' + why if why else ''})")
 
+    def _connected(self) -> BlockingKernelClient:
+        """The started kernel's client (:meth:`start` made it; :meth:`stop` drops it)."""
+        assert self.client is not None
+        return self.client
+
     def _drain(self) -> None:
         """Forget IOPub messages of start-up (status of the info requests)."""
+        client = self._connected()
         while True:
             try:
-                self.client.get_iopub_msg(timeout=0.2)
+                client.get_iopub_msg(timeout=0.2)
             except queue.Empty:
                 return
 
@@ -116,16 +122,16 @@ class Kernel:
 
     def _send(self, code: str, *, silent: bool = False, store_history: bool = True,
               user_expressions: dict | None = None) -> str:
-        assert self.client is not None
+        client = self._connected()
         content = {"code": code, "silent": silent, "store_history": store_history and not silent,
                    "user_expressions": user_expressions or {}, "allow_stdin": False, "stop_on_error": False}
-        message = self.client.session.msg("execute_request", content)
-        self.client.shell_channel.send(message)
+        message = client.session.msg("execute_request", content)
+        client.shell_channel.send(message)
         return message["header"]["msg_id"]
 
     def _interrupt(self) -> None:
-        assert self.client is not None
-        self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
+        client = self._connected()
+        client.control_channel.send(client.session.msg("interrupt_request", {}))
 
     def run(self, code: str, limits: Limits, *, token: str | None = None,
             store_history: bool = True, deadline: float | None = None) -> CellRun:
@@ -133,6 +139,7 @@ class Kernel:
         started = time.monotonic()
         run = CellRun()
         msg_id = self._send(code, store_history=store_history)
+        client = self._connected()
         stop_at = started + limits.cell_seconds
         if deadline is not None:
             stop_at = min(stop_at, deadline)
@@ -152,7 +159,7 @@ class Kernel:
                 break
             if reply is None:
                 try:  # once the kernel is idle only the reply is missing: wait on it, not on IOPub
-                    answer = self.client.get_shell_msg(timeout=0.05 if idle else 0)
+                    answer = client.get_shell_msg(timeout=0.05 if idle else 0)
                     if answer["parent_header"].get("msg_id") == msg_id:
                         reply = answer["content"]
                 except queue.Empty:
@@ -160,7 +167,7 @@ class Kernel:
             if idle:
                 continue
             try:
-                message = self.client.get_iopub_msg(timeout=0.05)
+                message = client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
                 continue
             if message["parent_header"].get("msg_id") != msg_id:
@@ -197,12 +204,13 @@ class Kernel:
         """Run grader code silently (no history, no events) and return ``expression``'s value
         (a JSON string it produced), or raise :class:`KernelLost`."""
         msg_id = self._send(code, silent=True, user_expressions={"value": expression})
+        client = self._connected()
         stop_at = time.monotonic() + timeout
         while time.monotonic() < stop_at:
             if not self.alive():
                 raise KernelLost("the kernel died")
             try:
-                answer = self.client.get_shell_msg(timeout=0.05)
+                answer = client.get_shell_msg(timeout=0.05)
             except queue.Empty:
                 continue
             if answer["parent_header"].get("msg_id") != msg_id:

@@ -22,6 +22,7 @@ from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.course.grader.testcell import setup_namespace
 from flowlib.course.grader.verdicts import decide_cell, unreadable, verdicts, written
 
+
 @dataclass(frozen=True)
 class Lesson:
     """What the grader knows of a lesson: its source and released notebooks, and its limits."""
@@ -55,7 +56,7 @@ class Lesson:
         setup = "\n".join(cell_source(c) for c in self.source["cells"] if str(c.get("id", "")).endswith("_setup"))
         try:
             namespace = setup_namespace(setup, course_paths()["flowlib"].parent / "notebooks" / self.name)
-        except Exception as error:  # noqa: BLE001  (the course's bug, never the learner's)
+        except Exception as error:  # the course's bug, never the learner's
             raise SolutionFails(f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}") from error
         # flowlib.mistakes builds known-wrong answers, and some compose a right one: no exercise may call it
         answers, declared = [nbgrader_meta(c)["grade_id"] for c in self.source["cells"] if cell_role(c) == "answer"], self.forbidden()
@@ -151,9 +152,9 @@ def reference(lesson: Lesson) -> None:
     plan = screen.plan(lesson.source, lesson.released, lesson.source)
     with Sandbox(lesson.name, notebook, lesson.limits) as sandbox:
         executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
-    problems = [f"{c.grade_id}: {decide_cell(r)}" for c, r in zip(plan.cells, executed.runs)
+    problems = [f"{c.grade_id}: {decide_cell(r)}" for c, r in zip(plan.cells, executed.runs, strict=True)
                 if c.role == "test" and decide_cell(r)]
-    problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs)
+    problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs, strict=True)
                  if c.role != "test" and r.status != "ok"]
     problems += [f"{f.cell}: {f.kind}: {f.detail}" for f in executed.flags]
     if problems:

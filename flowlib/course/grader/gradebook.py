@@ -31,6 +31,7 @@ from sqlalchemy.exc import SAWarning
 from flowlib.cells import cell_role, cell_source, nbgrader_meta
 from flowlib.course.grader.report import Report
 
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -65,10 +66,10 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
     for grade_id, cell in tests.items():  # a deleted test cell comes back, with its verdict
         if grade_id not in seen:
             restored = json.loads(json.dumps(cell))
-            found = verdict.get(grade_id)
+            decided = verdict.get(grade_id)
             restored["outputs"] = [{"output_type": "stream", "name": "stdout",
-                                    "text": f"(restored test cell) {'Passed' if found and not found['message'] else 'Failed'}: "
-                                            f"{(found or {}).get('message', '')}\n"}]
+                                    "text": f"(restored test cell) {'Passed' if decided and not decided['message'] else 'Failed'}: "
+                                            f"{(decided or {}).get('message', '')}\n"}]
             cells.append(restored)
     return {**released, "cells": cells}
 
@@ -95,7 +96,7 @@ def _write_grades(root: Path, report: Report, timestamp: datetime | None) -> Non
         try:
             gradebook.find_assignment(lesson)
         except MissingEntry:
-            raise ValueError(f"lesson {lesson} is not in gradebook.db: release it first (`flowlib instructor release {lesson}`)")
+            raise ValueError(f"lesson {lesson} is not in gradebook.db: release it first (`flowlib instructor release {lesson}`)") from None
         when = (timestamp or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
         try:
             submission = gradebook.find_submission(lesson, student)

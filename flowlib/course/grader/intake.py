@@ -157,7 +157,7 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
     if not inbound.is_dir():
         report.refused.append(Refusal(inbound, None, None, f"{inbound}: expected nbgrader's inbound folder of course {course_id!r}; found no such folder"))
         return report
-    newest: dict[tuple[str, str], tuple[datetime, Path, str]] = {}
+    newest: dict[tuple[str, str], tuple[datetime, Path, str, int, str | None]] = {}  # when, folder, raw name, uid, note
     entries = [p for p in visible(inbound) if p.is_dir() or p.is_symlink()]
     if not entries:
         report.refused.append(Refusal(inbound, None, None, f"{inbound}: expected <student>+<lesson>+<timestamp>+<random>/ folders; found none"))

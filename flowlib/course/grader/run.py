@@ -88,7 +88,7 @@ def _test(cell: PlanCell, kernel: Kernel, limits: Limits, deadline: float, tests
 
 
 def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, tests: Tests, result: Execution) -> None:
-    fingerprint: dict | None = None
+    fingerprint: dict[str, str] | None = None  # probed before each learner's cell
     restarts, printed = 0, 0
     for index, cell in enumerate(plan.cells):
         name = cell.grade_id or cell.cell_id
@@ -127,6 +127,7 @@ def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, tests: Te
         if not learners:
             fingerprint = None  # course code may import and set things up: take a new baseline
             continue
+        assert fingerprint is not None  # probed above: this is a learner's cell
         after = integrity.probe(kernel)
         changed = integrity.changes(fingerprint, after)
         if changed:

@@ -283,8 +283,8 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str],
                 found.append(("delegation", f"calls {resolved}, which this exercise asks you to write yourself"))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for target in targets:
-                for part in ast.walk(target):
+            for stored in targets:
+                for part in ast.walk(stored):
                     if isinstance(part, ast.Attribute):
                         root = part
                         while isinstance(root, ast.Attribute):

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
-from dateutil import parser as dateparser
+from dateutil import parser as dateparser  # type: ignore[import-untyped]  # no type information installed
 from dateutil import tz
 
 from flowlib.cells import nbgrader_meta
@@ -312,7 +312,10 @@ def find_submissions(
             refused.append(Refusal(entry, entry.name, None, f"{entry}: expected lesson folders such as {lessons[0] if lessons else '<lesson>'}/; found an empty folder"))
         for folder in inside:
             result = _one(folder, entry.name, lessons, catalogue)
-            (found if isinstance(result, Submission) else refused).append(result)
+            if isinstance(result, Submission):
+                found.append(result)
+            else:
+                refused.append(result)
     if (students or only_lessons) and not found and not refused:
         raise UnknownNameError(f"no submission of {', '.join(only_lessons or [])} by {', '.join(students or ['anyone'])} in {submitted}")
     kept, duplicates = _newest_per_learner(found)

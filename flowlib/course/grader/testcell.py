@@ -19,7 +19,7 @@ import contextlib
 import io
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,7 @@ def explain(error: BaseException, hidden: bool, learners: list[str]) -> str:
     return str(error) if isinstance(error, LearnerError) else f"{kind}: {error}"
 
 
-def run_test(code: str, name: str, namespace: dict[str, Any], fetch: Callable[[str], Any]) -> Outcome:
+def run_test(code: str, name: str, namespace: Mapping[str, Any], fetch: Callable[[str], Any]) -> Outcome:
     """Run the test cell ``code`` against the learner's names, each one fetched by ``fetch``."""
     filename = f"<test {name}>"
     with ONE_AT_A_TIME:
@@ -128,6 +128,6 @@ def run_test(code: str, name: str, namespace: dict[str, Any], fetch: Callable[[s
                 exec(compile(python_source(code), filename, "exec"), scope)
         except ChannelError as error:
             return Outcome(False, explain(error, False, learners), kernel_failed=True)
-        except Exception as error:  # noqa: BLE001  (every failure of a test is a verdict)
+        except Exception as error:  # every failure of a test is a verdict
             return Outcome(False, explain(error, _failed_line(error, filename) in hidden_lines(code), learners))
     return Outcome(True)

@@ -49,7 +49,7 @@ def verdicts(cells: list[PlanCell], runs: list[CellRun], flags: list[Flag], hidd
     """The points of every test cell of a graded run (``hidden``: text no message may echo)."""
     delegating = {f.cell: f.detail for f in flags if f.kind == "delegation"}
     result = []
-    for cell, run in zip(cells, runs):
+    for cell, run in zip(cells, runs, strict=True):
         if cell.role != "test":
             continue
         if cell.exercise in delegating:
