@@ -24,7 +24,6 @@ from pathlib import Path
 
 from flowlib.course import instructor, layout
 
-
 LAB_USAGE = """usage: flowlib lab [JUPYTER OPTION ...]
 
 Open the course in JupyterLab, rooted at the course folder and opening on notebooks/.

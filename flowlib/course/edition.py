@@ -134,7 +134,7 @@ def files_of(folder: Path) -> Iterator[Path]:
 def find_leaks(folder: Path, regions: Iterable[Region]) -> list[tuple[str, Region]]:
     """``(file, region)`` for every region of the answer key found in any file of ``folder``."""
     regions = list(regions)
-    leaks = []
+    leaks: list[tuple[str, Region]] = []
     for path in files_of(folder):
         text = _searchable(path)
         leaks.extend((path.relative_to(folder).as_posix(), region) for region in regions if region.text in text)
@@ -271,9 +271,9 @@ def build(root: Path, out: Path, exchange: str | None = None, *, check_answer_ke
         config = staging / "nbgrader_config.py"
         config.write_text(config.read_text().replace("EXCHANGE_ROOT = None", f"EXCHANGE_ROOT = {exchange!r}"))
         for name, settings in jupyter_settings(exchange).items():
-            target = staging / layout.LEARNER_JUPYTER_CONFIG / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(settings, indent=2) + "\n")
+            settings_file = staging / layout.LEARNER_JUPYTER_CONFIG / name
+            settings_file.parent.mkdir(parents=True, exist_ok=True)
+            settings_file.write_text(json.dumps(settings, indent=2) + "\n")
         leaks = unexpected_leaks(staging, root / "solutions") if check_answer_key else []
         if leaks:
             shown = "; ".join(f"{region} in {file}" for file, region in leaks[:10])

@@ -35,7 +35,13 @@ from flowlib.course.self_assessment.calibration import Calibration, CalibrationR
 from flowlib.course.self_assessment.command import main, ratings_report
 from flowlib.course.self_assessment.demo import demo_session
 from flowlib.course.self_assessment.form import instructions, rate, rate_all, rating_form
-from flowlib.course.self_assessment.objectives import Objective, Objectives, lessons_with_objectives, load_objectives, objectives_for
+from flowlib.course.self_assessment.objectives import (
+    Objective,
+    Objectives,
+    lessons_with_objectives,
+    load_objectives,
+    objectives_for,
+)
 from flowlib.course.self_assessment.places import COURSE_ENV, OBJECTIVES_ENV, course_dir, objectives_path, ratings_path
 from flowlib.course.self_assessment.plots import plot_calibration, plot_overview, plot_progress
 from flowlib.course.self_assessment.ratings import RatingsLog, latest_ratings, read_ratings, record

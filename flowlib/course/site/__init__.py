@@ -30,11 +30,30 @@ import sys
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Literal
 
 from flowlib.course import layout
-from flowlib.course.site.pages import (EXECUTE_TIMEOUT, SITE_TITLE, STATIC, _lesson_nav, _link_lessons, _nav, execute,
-                                freeze_widgets, index_notebook, publishable, render)
-from flowlib.course.site.sources import MATHJAX_VERSION, LessonPage, SiteError, lesson_pages, lesson_table, mathjax_script
+from flowlib.course.site.pages import (
+    EXECUTE_TIMEOUT,
+    SITE_TITLE,
+    STATIC,
+    _lesson_nav,
+    _link_lessons,
+    _nav,
+    execute,
+    freeze_widgets,
+    index_notebook,
+    publishable,
+    render,
+)
+from flowlib.course.site.sources import (
+    MATHJAX_VERSION,
+    LessonPage,
+    SiteError,
+    lesson_pages,
+    lesson_table,
+    mathjax_script,
+)
 
 __all__ = ["LessonPage", "SiteError", "build", "lesson_pages", "lesson_table", "main", "mathjax_script"]
 
@@ -45,7 +64,7 @@ def build(
     *,
     wanted: Sequence[str] | None = None,
     run: bool | Collection[str] = True,
-    mathjax: Path | bool | None = None,
+    mathjax: Path | Literal[False] | None = None,
     cache: Path | None = None,
     jobs: int = 1,
     timeout: int = EXECUTE_TIMEOUT,
@@ -62,13 +81,14 @@ def build(
 
     root, out = Path(root).resolve(), Path(out).resolve()
     all_lessons = lesson_pages(root, wanted)
-    script = None if mathjax is False else mathjax_script(cache or root / "build" / "vendor", mathjax or None)
+    script = None if mathjax is False else mathjax_script(cache or root / "build" / "vendor", mathjax)
     readme = (root / "README.md").read_text(encoding="utf-8")
     index_nb = index_notebook(readme, all_lessons)  # fails early if the README's table lacks a lesson
 
     started = time.monotonic()
-    if not isinstance(run, bool) and set(run) - {lesson.id for lesson in all_lessons}:
-        raise SiteError(f"asked to execute unknown lesson(s) {sorted(set(run) - {l.id for l in all_lessons})}; "
+    known = {lesson.id for lesson in all_lessons}
+    if not isinstance(run, bool) and set(run) - known:
+        raise SiteError(f"asked to execute unknown lesson(s) {sorted(set(run) - known)}; "
                         f"expected some of {[lesson.id for lesson in all_lessons]}")
     running = [lesson for lesson in all_lessons if run is True or (run is not False and lesson.id in run)]
     done = execute([lesson.notebook for lesson in running], timeout, jobs, log) if running else {}
@@ -85,7 +105,6 @@ def build(
             shutil.copy2(licence, staging / STATIC / "mathjax" / "LICENSE")
     (staging / ".nojekyll").write_text("")  # GitHub Pages: serve _static/ as it is
 
-    known = {lesson.id for lesson in all_lessons}
     pages = [staging / "index.html"]
     math = script is not None
     pages[0].write_text(render(index_nb, SITE_TITLE, (_nav([("index.html", SITE_TITLE)], "top"), ""), math), encoding="utf-8")

@@ -103,7 +103,7 @@ def lesson_table(readme: str) -> tuple[str, list[LessonRow], str]:
         if len(cells) >= 3 and re.fullmatch(r"\d\d", cells[0]):
             rows.append(LessonRow(cells[0], cells[1], " | ".join(cells[2:])))
         end += 1
-    after = []
+    after: list[str] = []
     for line in lines[end:]:
         if line.startswith("#"):
             break
@@ -147,7 +147,9 @@ def mathjax_script(cache: Path, given: Path | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         for member, name in ((MATHJAX_FILE, "tex-svg.js"), (MATHJAX_LICENSE, "LICENSE")):
-            (target / name).write_bytes(archive.extractfile(member).read())
+            extracted = archive.extractfile(member)
+            assert extracted is not None  # a regular file of the pinned tarball (its checksum matched)
+            (target / name).write_bytes(extracted.read())
     return target / "tex-svg.js"
 
 
