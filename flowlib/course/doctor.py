@@ -164,7 +164,7 @@ def _gpu() -> Check:
 
 def _free_memory_bytes() -> int | None:
     try:
-        import psutil  # type: ignore[import-untyped]  # no type information installed
+        import psutil
 
         return int(psutil.virtual_memory().available)
     except Exception:

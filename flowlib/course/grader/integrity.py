@@ -15,7 +15,8 @@ from typing import Any
 
 _WATCHED = ("flowlib.grading", "flowlib.comparisons", "flowlib.attention", "flowlib.positions", "flowlib.blocks",
             "flowlib.models", "flowlib.bert", "flowlib.vit", "flowlib.lstm", "flowlib.generation", "flowlib.mistakes",
-            "flowlib.data", "flowlib.tasks", "flowlib.training", "flowlib.precision",
+            "flowlib.data", "flowlib.tasks", "flowlib.training", "flowlib.precision", "flowlib.cells",
+            "flowlib.attention_checks", "flowlib.fused_attention",
             "numpy", "numpy.linalg", "torch", "torch.nn.functional", "torch.linalg", "builtins", "json", "base64",
             "IPython.display", "math", "scipy.special")
 

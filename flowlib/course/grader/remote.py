@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import cloudpickle  # type: ignore[import-untyped]  # it ships no type information
+import cloudpickle
 import numpy as np
 
 RECORD_MIME = "application/vnd.flowlib.record+json"

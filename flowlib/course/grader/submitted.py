@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
-from dateutil import parser as dateparser  # type: ignore[import-untyped]  # no type information installed
+from dateutil import parser as dateparser
 from dateutil import tz
 
 from flowlib.cells import nbgrader_meta
