@@ -17,7 +17,9 @@ c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 
 # The student version of an answer cell: a stub that fails loudly and says what to do.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError(\"Replace this line with your solution.\")"}
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your solution.")'
+}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Every student notebook must still run outside its exercises: tag answer and test cells so

@@ -27,7 +27,9 @@ from flowlib.models import GPT, GPTConfig
 B, T, D, H, D_FF, VOCAB, LAYERS = 16, 128, 128, 4, 512, 96, 4
 
 
-def compare(name: str, ours: Callable[[], object], theirs: Callable[[], object], rounds: int, min_run_time: float) -> float:
+def compare(
+    name: str, ours: Callable[[], object], theirs: Callable[[], object], rounds: int, min_run_time: float
+) -> float:
     clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
     times: dict[Callable[[], object], list[float]] = {ours: [], theirs: []}
     for fn in (ours, theirs, ours, theirs):  # warm-up
@@ -58,8 +60,13 @@ class TorchGPT(nn.Module):
         self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)
         self.pos = nn.Parameter(torch.randn(c.block_size, c.d_model) * 0.02)
         layer = nn.TransformerEncoderLayer(
-            c.d_model, c.n_heads, 4 * c.d_model, dropout=0.0, activation=lambda x: F.gelu(x, approximate="tanh"),
-            batch_first=True, norm_first=True,
+            c.d_model,
+            c.n_heads,
+            4 * c.d_model,
+            dropout=0.0,
+            activation=lambda x: F.gelu(x, approximate="tanh"),
+            batch_first=True,
+            norm_first=True,
         )
         self.stack = nn.TransformerEncoder(layer, c.n_layers, norm=nn.LayerNorm(c.d_model), enable_nested_tensor=False)
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
@@ -95,7 +102,9 @@ def main() -> None:
     torch.manual_seed(0)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     run = dict(rounds=args.rounds, min_run_time=args.min_run_time)
-    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch {B}, time {T}, d_model {D}, heads {H}")
+    print(
+        f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch {B}, time {T}, d_model {D}, heads {H}"
+    )
     print(f"{'(milliseconds)':<44} {'flowlib':>9} {'torch':>9} {'ratio':>7}")
     ratios: dict[str, float] = {}
 
@@ -117,7 +126,10 @@ def main() -> None:
     # the default call (no need_weights): the fused kernel, weights only if they are used
     name = "attention (causal) default call, [0]"
     ratios["attention default call"] = compare(
-        name, lambda: scaled_dot_product_attention(q, k, v, mask)[0], lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), **run
+        name,
+        lambda: scaled_dot_product_attention(q, k, v, mask)[0],
+        lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        **run,
     )
 
     # multi-head self-attention
@@ -143,7 +155,10 @@ def main() -> None:
     idx = torch.randint(0, VOCAB, (B, T), device=device)
     targets = torch.randint(0, VOCAB, (B, T), device=device)
     ratios["GPT train step"] = compare(
-        f"GPT training step ({LAYERS} layers)", train_step(ours_gpt, idx, targets), train_step(torch_gpt, idx, targets), **run
+        f"GPT training step ({LAYERS} layers)",
+        train_step(ours_gpt, idx, targets),
+        train_step(torch_gpt, idx, targets),
+        **run,
     )
 
     worst = max(ratios, key=ratios.get)

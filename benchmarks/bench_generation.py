@@ -47,12 +47,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, block {BLOCK}, 4 layers, d_model 128, batch 1, "
-          f"8-token prompt, greedy; median ms per generation step over {args.rounds} rounds")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, block {BLOCK}, 4 layers, d_model 128, batch 1, "
+        f"8-token prompt, greedy; median ms per generation step over {args.rounds} rounds"
+    )
     print(f"{'positions':<9} {'cache':<8} {'first block':>11} {'ratio':>6} {'past block':>10} {'ratio':>6}")
     for positions in ("rotary", "learned"):
         torch.manual_seed(0)
-        model = GPT(GPTConfig(vocab_size=96, block_size=BLOCK, n_layers=4, n_heads=4, d_model=128, positions=positions)).eval()  # type: ignore[arg-type]
+        model = GPT(
+            GPTConfig(vocab_size=96, block_size=BLOCK, n_layers=4, n_heads=4, d_model=128, positions=positions)
+        ).eval()  # type: ignore[arg-type]
         prompt = torch.randint(0, 96, (1, 8))
         inside_n = BLOCK - prompt.size(1)  # steps whose text still fits the block
         modes: list[bool | str] = [False, True, "sliding"]
@@ -68,7 +72,9 @@ def main() -> None:
         base_in, base_past = statistics.median(inside["False"]), statistics.median(past["False"])
         for mode in modes:
             a, b = statistics.median(inside[str(mode)]), statistics.median(past[str(mode)])
-            print(f"{positions:<9} {str(mode):<8} {a:11.2f} {a / base_in:6.2f} {b:10.2f} {b / base_past:6.2f}", flush=True)
+            print(
+                f"{positions:<9} {str(mode):<8} {a:11.2f} {a / base_in:6.2f} {b:10.2f} {b / base_past:6.2f}", flush=True
+            )
 
 
 if __name__ == "__main__":

@@ -93,8 +93,10 @@ def lm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch
 
 def plain_stepper(model: nn.Module, steps: int, warmup: int):  # noqa: ANN201
     params = list(model.parameters())
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
     opt = torch.optim.AdamW(groups, lr=LR, betas=BETAS)
     count = [0]
 
@@ -120,10 +122,21 @@ def evaluate(model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]])
     return loss
 
 
-def run(seed: int, steps: int, train_ids: torch.Tensor, val: list, vocab: int, autocast: bool | None) -> dict[str, float]:
+def run(
+    seed: int, steps: int, train_ids: torch.Tensor, val: list, vocab: int, autocast: bool | None
+) -> dict[str, float]:
     torch.manual_seed(seed)
-    ours = GPT(GPTConfig(vocab_size=vocab, block_size=BLOCK, n_layers=LAYERS, n_heads=HEADS, d_model=D_MODEL,
-                         bias=False, activation="gelu"))
+    ours = GPT(
+        GPTConfig(
+            vocab_size=vocab,
+            block_size=BLOCK,
+            n_layers=LAYERS,
+            n_heads=HEADS,
+            d_model=D_MODEL,
+            bias=False,
+            activation="gelu",
+        )
+    )
     torch.manual_seed(seed)
     plain = PlainGPT(vocab, BLOCK, LAYERS, HEADS, D_MODEL)
     warmup = min(WARMUP, steps // 3)
@@ -132,7 +145,9 @@ def run(seed: int, steps: int, train_ids: torch.Tensor, val: list, vocab: int, a
     ours.train(), plain.train()
     times: dict[str, list[float]] = {"flowlib": [], "plain": []}
     batches = data.lm_batches(train_ids, BLOCK, BATCH, seed=seed)
-    clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter  # 1 thread: CPU time, robust on a busy machine
+    clock = (
+        time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
+    )  # 1 thread: CPU time, robust on a busy machine
     for _ in range(steps):
         batch = next(batches)
         for name, fn in (("flowlib", trainer.step), ("plain", step_plain)):
@@ -140,9 +155,12 @@ def run(seed: int, steps: int, train_ids: torch.Tensor, val: list, vocab: int, a
             fn(batch)
             times[name].append(clock() - start)
     return {
-        "flowlib_ms": statistics.median(times["flowlib"]) * 1e3, "plain_ms": statistics.median(times["plain"]) * 1e3,
+        "flowlib_ms": statistics.median(times["flowlib"]) * 1e3,
+        "plain_ms": statistics.median(times["plain"]) * 1e3,
         "total_ratio": sum(times["flowlib"]) / sum(times["plain"]),
-        "flowlib_val": evaluate(ours, val), "plain_val": evaluate(plain, val), "autocast": trainer.autocast,
+        "flowlib_val": evaluate(ours, val),
+        "plain_val": evaluate(plain, val),
+        "autocast": trainer.autocast,
     }
 
 
@@ -161,19 +179,28 @@ def main() -> None:
     val_stream = data.lm_batches(val_ids, BLOCK, BATCH, seed=1234)
     val = [next(val_stream) for _ in range(20)]
     autocast = {"auto": None, "on": True, "off": False}[args.autocast]
-    print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16 {cpu_has_bf16()}, "
-          f"threads {torch.get_num_threads()}; block {BLOCK}, batch {BATCH}, {LAYERS} layers, {HEADS} heads, d_model {D_MODEL}, "
-          f"vocab {tokenizer.vocab_size}, {args.steps} steps per seed")
-    print(f"{'seed':>4} {'bf16':>5} {'flowlib ms':>11} {'plain ms':>9} {'ratio':>6} {'run ratio':>9} {'val flowlib':>11} {'val plain':>9} {'diff':>7}")
+    print(
+        f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16 {cpu_has_bf16()}, "
+        f"threads {torch.get_num_threads()}; block {BLOCK}, batch {BATCH}, {LAYERS} layers, {HEADS} heads, d_model {D_MODEL}, "
+        f"vocab {tokenizer.vocab_size}, {args.steps} steps per seed"
+    )
+    print(
+        f"{'seed':>4} {'bf16':>5} {'flowlib ms':>11} {'plain ms':>9} {'ratio':>6} {'run ratio':>9} {'val flowlib':>11} {'val plain':>9} {'diff':>7}"
+    )
     rows = []
     for seed in args.seeds:
         r = run(seed, args.steps, train_ids, val, tokenizer.vocab_size, autocast)
         rows.append(r)
-        print(f"{seed:>4} {str(r['autocast']):>5} {r['flowlib_ms']:11.2f} {r['plain_ms']:9.2f} {r['flowlib_ms'] / r['plain_ms']:6.3f} "
-              f"{r['total_ratio']:9.3f} {r['flowlib_val']:11.4f} {r['plain_val']:9.4f} {r['flowlib_val'] - r['plain_val']:+7.4f}", flush=True)
+        print(
+            f"{seed:>4} {str(r['autocast']):>5} {r['flowlib_ms']:11.2f} {r['plain_ms']:9.2f} {r['flowlib_ms'] / r['plain_ms']:6.3f} "
+            f"{r['total_ratio']:9.3f} {r['flowlib_val']:11.4f} {r['plain_val']:9.4f} {r['flowlib_val'] - r['plain_val']:+7.4f}",
+            flush=True,
+        )
     ratio = statistics.median(r["flowlib_ms"] / r["plain_ms"] for r in rows)
     worst = max(abs(r["flowlib_val"] - r["plain_val"]) for r in rows)
-    print(f"median step ratio flowlib / plain: {ratio:.3f} (target <= 0.85); largest |val loss difference|: {worst:.4f} (target <= 0.01)")
+    print(
+        f"median step ratio flowlib / plain: {ratio:.3f} (target <= 0.85); largest |val loss difference|: {worst:.4f} (target <= 0.01)"
+    )
 
 
 if __name__ == "__main__":

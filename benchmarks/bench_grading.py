@@ -42,7 +42,9 @@ def _class(root: Path, lesson: str, learners: int) -> None:
         if variant == "stub-values":  # answers that run but are wrong
             for cell in notebook["cells"]:
                 if cell_role(cell) == "answer":
-                    cell["source"] = cell_source(cell).replace('raise NotImplementedError("Replace this line with your solution.")', "return 0")
+                    cell["source"] = cell_source(cell).replace(
+                        'raise NotImplementedError("Replace this line with your solution.")', "return 0"
+                    )
         folder = root / "submitted" / f"learner{number:03d}" / lesson
         folder.mkdir(parents=True)
         (folder / f"{lesson}.ipynb").write_text(json.dumps(notebook))
@@ -66,8 +68,9 @@ def _plain_execution(root: Path, lesson: str, repeats: int = 3) -> float:
     for _ in range(repeats):
         notebook = nbformat.read(root / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
         started = time.perf_counter()
-        NotebookClient(notebook, timeout=300, allow_errors=True,
-                       resources={"metadata": {"path": str(root / "solutions" / lesson)}}).execute()
+        NotebookClient(
+            notebook, timeout=300, allow_errors=True, resources={"metadata": {"path": str(root / "solutions" / lesson)}}
+        ).execute()
         times.append(time.perf_counter() - started)
     return min(times)
 
@@ -102,10 +105,14 @@ def main() -> None:
     speedup = one / many
     print(f"grading {args.learners} submissions of {args.lesson} on {cores} cores")
     print(f"  1 job : {60 / per_one:6.1f} submissions/min ({per_one:.2f} s each)")
-    print(f"  {cores} jobs: {60 / per_many:6.1f} submissions/min ({per_many:.2f} s each); "
-          f"speed-up {speedup:.2f}x, target >= {0.8 * cores:.1f}x: {'met' if speedup >= 0.8 * cores else 'NOT met'}")
-    print(f"  the notebook alone in a plain kernel: {plain:.2f} s; grading overhead per submission: "
-          f"{per_one - plain:.2f} s (target <= 1 s: {'met' if per_one - plain <= 1 else 'NOT met'})")
+    print(
+        f"  {cores} jobs: {60 / per_many:6.1f} submissions/min ({per_many:.2f} s each); "
+        f"speed-up {speedup:.2f}x, target >= {0.8 * cores:.1f}x: {'met' if speedup >= 0.8 * cores else 'NOT met'}"
+    )
+    print(
+        f"  the notebook alone in a plain kernel: {plain:.2f} s; grading overhead per submission: "
+        f"{per_one - plain:.2f} s (target <= 1 s: {'met' if per_one - plain <= 1 else 'NOT met'})"
+    )
     print(f"  `flowlib --help` starts in {_cli_start():.2f} s")
 
 

@@ -31,7 +31,9 @@ def notebooks(only: list[str]) -> list[Path]:
 def run(path: Path) -> float:
     """Seconds to start a kernel in the notebook's folder and run every cell; the file is not written."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=300, allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=300, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.perf_counter()
     client.execute()
     return time.perf_counter() - start

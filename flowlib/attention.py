@@ -225,7 +225,9 @@ class MultiHeadAttention(nn.Module):
                 k, v = cache.append(k, v)
         need_weights = return_weights or self.store_weights
         dropout_p = self.dropout if self.training else 0.0
-        out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, need_weights=need_weights)  # (batch, heads, T_q, head_dim)
+        out, weights = scaled_dot_product_attention(
+            q, k, v, mask, dropout_p, need_weights=need_weights
+        )  # (batch, heads, T_q, head_dim)
         out = self.out_proj(merge_heads(out))  # (batch, T_q, d_model)
         if not need_weights:
             return out

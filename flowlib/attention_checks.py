@@ -42,7 +42,9 @@ def check_attention_inputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None)
         raise ValueError(f"k and v must have the same time length T_k; got k {_shape(k)} and v {_shape(v)}")
     lead = _broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     if lead is None:
-        raise ValueError(f"q, k, v leading (batch, heads) dims must match or broadcast; got q {_shape(q)}, k {_shape(k)}, v {_shape(v)}")
+        raise ValueError(
+            f"q, k, v leading (batch, heads) dims must match or broadcast; got q {_shape(q)}, k {_shape(k)}, v {_shape(v)}"
+        )
     if mask is not None:
         if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
             found = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
@@ -62,4 +64,6 @@ def check_multi_head_inputs(query: Tensor, key_value: Tensor | None, d_model: in
         if t is not None and t.size(0) == 0:
             raise ValueError(f"{name} is an empty batch; got shape {_shape(t)}")
     if key_value is not None and key_value.size(0) != query.size(0):
-        raise ValueError(f"query and key_value must have the same batch size; got {_shape(query)} and {_shape(key_value)}")
+        raise ValueError(
+            f"query and key_value must have the same batch size; got {_shape(query)} and {_shape(key_value)}"
+        )

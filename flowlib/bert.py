@@ -57,17 +57,28 @@ class BertEncoder(nn.Module):
         self.emb_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.dropout = nn.Dropout(c.dropout)
         self.stack = Encoder(
-            c.n_layers, c.d_model, c.n_heads, c.d_ff, dropout=c.dropout, norm_first=False, activation=c.activation,
-            layer_norm_eps=c.layer_norm_eps, final_norm=False,
+            c.n_layers,
+            c.d_model,
+            c.n_heads,
+            c.d_ff,
+            dropout=c.dropout,
+            norm_first=False,
+            activation=c.activation,
+            layer_norm_eps=c.layer_norm_eps,
+            final_norm=False,
         )
 
-    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None
+    ) -> Tensor:
         """input_ids (batch, time); token_type_ids (batch, time), default all 0; attention_mask (batch, time),
         1/True for real tokens, 0 for padding; None = attend everywhere (as Hugging Face). -> (batch, time, d_model)."""
         _check_ids(input_ids, self.config.vocab_size, "input_ids")
         for name, t in (("token_type_ids", token_type_ids), ("attention_mask", attention_mask)):
             if t is not None and t.shape != input_ids.shape:
-                raise ValueError(f"{name} must have the shape of input_ids {tuple(input_ids.shape)}; got {tuple(t.shape)}")
+                raise ValueError(
+                    f"{name} must have the shape of input_ids {tuple(input_ids.shape)}; got {tuple(t.shape)}"
+                )
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         x = self.pos(self.tok_emb(input_ids) + self.type_emb(token_type_ids))
@@ -100,7 +111,9 @@ class BertForMaskedLM(nn.Module):
         self.decoder = nn.Linear(config.d_model, config.vocab_size)
         self.decoder.weight = self.bert.tok_emb.weight
 
-    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None
+    ) -> Tensor:
         h = self.bert(input_ids, token_type_ids, attention_mask)
         return self.decoder(self.head_norm(self.head_act(self.head_dense(h))))
 
@@ -123,7 +136,9 @@ class BertForSequenceClassification(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.d_model, n_outputs)
 
-    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None
+    ) -> Tensor:
         h = self.bert(input_ids, token_type_ids, attention_mask)
         pooled = torch.tanh(self.pooler(h[:, 0])) if self.pooler is not None else mean_pool(h, attention_mask)
         return self.classifier(self.dropout(pooled))

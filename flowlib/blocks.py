@@ -24,7 +24,7 @@ Activation = Literal["relu", "gelu", "gelu_tanh"]
 
 
 def make_activation(name: Activation) -> nn.Module:
-    """"relu"; "gelu" = exact erf GELU (BERT); "gelu_tanh" = tanh approximation (GPT-2's gelu_new)."""
+    """ "relu"; "gelu" = exact erf GELU (BERT); "gelu_tanh" = tanh approximation (GPT-2's gelu_new)."""
     activations = {"relu": nn.ReLU(), "gelu": nn.GELU(), "gelu_tanh": nn.GELU(approximate="tanh")}
     if name not in activations:
         raise ValueError(f"activation must be one of {sorted(activations)}; got {name!r}")
@@ -38,7 +38,9 @@ class FeedForward(nn.Module):
     ``linear2`` Linear(d_ff, d_model) (BERT ``output.dense``; GPT-2 ``mlp.c_proj.weight.T``).
     """
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: Activation = "relu", bias: bool = True) -> None:
+    def __init__(
+        self, d_model: int, d_ff: int, dropout: float = 0.0, activation: Activation = "relu", bias: bool = True
+    ) -> None:
         super().__init__()
         self.linear1 = nn.Linear(d_model, d_ff, bias=bias)
         self.activation = make_activation(activation)
@@ -81,7 +83,9 @@ class EncoderBlock(nn.Module):
     layer_norm_eps, bias); ``rotary``: a RotaryEmbedding for the attention, or None.
     """
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, *, rotary: RotaryEmbedding | None = None, **options: Any) -> None:
+    def __init__(
+        self, d_model: int, n_heads: int, d_ff: int, *, rotary: RotaryEmbedding | None = None, **options: Any
+    ) -> None:
         super().__init__()
         c = BlockConfig(d_model, n_heads, d_ff, **options)
         self.norm_first = c.norm_first
@@ -117,9 +121,15 @@ class DecoderBlock(nn.Module):
         self.cross_attn = c.attention()
         self.ff = c.feed_forward()
         self.norm1, self.norm2, self.norm3 = c.layer_norm(), c.layer_norm(), c.layer_norm()
-        self.dropout1, self.dropout2, self.dropout3 = nn.Dropout(c.dropout), nn.Dropout(c.dropout), nn.Dropout(c.dropout)
+        self.dropout1, self.dropout2, self.dropout3 = (
+            nn.Dropout(c.dropout),
+            nn.Dropout(c.dropout),
+            nn.Dropout(c.dropout),
+        )
 
-    def forward(self, x: Tensor, memory: Tensor, self_mask: Tensor | None = None, memory_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, memory: Tensor, self_mask: Tensor | None = None, memory_mask: Tensor | None = None
+    ) -> Tensor:
         """self_mask (..., T, T): causal (and target padding); memory_mask (..., T, S): source padding."""
         if self.norm_first:
             x = x + self.dropout1(self.self_attn(self.norm1(x), mask=self_mask))

@@ -25,7 +25,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-__all__ = ["Word", "word_counts", "pair_counts", "most_frequent_pair", "merge_pair", "MergeStep", "train_bpe", "encode_word"]
+__all__ = [
+    "Word",
+    "word_counts",
+    "pair_counts",
+    "most_frequent_pair",
+    "merge_pair",
+    "MergeStep",
+    "train_bpe",
+    "encode_word",
+]
 
 Word = tuple[str, ...]
 Pair = tuple[str, str]
@@ -113,8 +122,9 @@ class MergeStep:
     tied: int  # 1 when the choice was unique; more when the tie-break decided
 
 
-def train_bpe(table: Mapping[Word, int], num_merges: int, tie_break: str = "alphabetical",
-              ) -> tuple[list[Pair], list[MergeStep], dict[Word, int]]:
+def train_bpe(
+    table: Mapping[Word, int], num_merges: int, tie_break: str = "alphabetical"
+) -> tuple[list[Pair], list[MergeStep], dict[Word, int]]:
     """Learn up to ``num_merges`` merges (fewer when no pair is left).
 
     ``tie_break="alphabetical"`` is :func:`most_frequent_pair`'s rule; ``"token_id"`` is Hugging

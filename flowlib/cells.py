@@ -25,8 +25,9 @@ from typing import Any
 
 HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 # one hidden-test block: its lines between the two marker lines (group 1)
-HIDDEN_BLOCK = re.compile(rf"^[ \t]*{re.escape(HIDDEN_TESTS[0])}[ \t]*$(.*?)^[ \t]*{re.escape(HIDDEN_TESTS[1])}[ \t]*$",
-                          re.S | re.M)
+HIDDEN_BLOCK = re.compile(
+    rf"^[ \t]*{re.escape(HIDDEN_TESTS[0])}[ \t]*$(.*?)^[ \t]*{re.escape(HIDDEN_TESTS[1])}[ \t]*$", re.S | re.M
+)
 NOT_ANSWERED = "the exercise is not answered yet (the answer cell still raises NotImplementedError)"
 
 

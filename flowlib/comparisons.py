@@ -47,7 +47,9 @@ def plain(value: Any, _depth: int = 0) -> Any:
             return {"unsupported": f"an array of dtype {array.dtype}"}
         dtype = {"b": "bool", "i": "int64", "u": "int64", "f": "float64"}[array.dtype.kind]
         data = np.array(array, dtype=dtype, order="C")
-        return {"ndarray": {"dtype": dtype, "shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode()}}
+        return {
+            "ndarray": {"dtype": dtype, "shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode()}
+        }
     if kind in (list, tuple):
         return [plain(item, _depth + 1) for item in value]
     if kind is dict and all(type(key) in (str, int) for key in value):
@@ -126,14 +128,17 @@ def rule_close(actual: Any, expected: Any, what: str, params: Mapping[str, Any],
             return f"{what} is not right: it looks like {name}.{suffix}"
     diff = np.abs(got.astype(float) - want.astype(float))
     where = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.ndim else ()
-    return (f"{what} is not right: largest difference {float(diff.max()):.3g} at index {where} "
-            f"(got {float(got.astype(float)[where]):.6g}, expected {float(want.astype(float)[where]):.6g}; "
-            f"tolerance {atol:g} + {rtol:g}*|expected|).{suffix}")
+    return (
+        f"{what} is not right: largest difference {float(diff.max()):.3g} at index {where} "
+        f"(got {float(got.astype(float)[where]):.6g}, expected {float(want.astype(float)[where]):.6g}; "
+        f"tolerance {atol:g} + {rtol:g}*|expected|).{suffix}"
+    )
 
 
 def _numeric(data: Any) -> bool:
     return (isinstance(data, dict) and "ndarray" in data) or (
-        isinstance(data, list) and bool(data) and all(_numeric(x) or type(x) in (int, float, bool) for x in data))
+        isinstance(data, list) and bool(data) and all(_numeric(x) or type(x) in (int, float, bool) for x in data)
+    )
 
 
 def rule_equal(actual: Any, expected: Any, what: str, params: Mapping[str, Any], mistakes: Mapping[str, Any]) -> str:
@@ -148,8 +153,10 @@ def rule_equal(actual: Any, expected: Any, what: str, params: Mapping[str, Any],
         if not np.array_equal(got, want):
             wrong = int((got != want).sum())
             first = tuple(int(i) for i in np.argwhere(got != want)[0])
-            return (f"{what} differs from the expected value at {wrong} of {got.size} positions; "
-                    f"first at index {first}: got {got[first]!r}, expected {want[first]!r}.{suffix}")
+            return (
+                f"{what} differs from the expected value at {wrong} of {got.size} positions; "
+                f"first at index {first}: got {got[first]!r}, expected {want[first]!r}.{suffix}"
+            )
         return ""
     got, want = unplain(actual), unplain(expected)
     if isinstance(got, Unsupported):
@@ -167,7 +174,9 @@ def rule_shape(actual: Any, expected: Any, what: str, params: Mapping[str, Any],
     return "" if tuple(got.shape) == want else f"{what} has shape {tuple(got.shape)}; expected {want}"
 
 
-def rule_sums_to_one(actual: Any, expected: Any, what: str, params: Mapping[str, Any], mistakes: Mapping[str, Any]) -> str:
+def rule_sums_to_one(
+    actual: Any, expected: Any, what: str, params: Mapping[str, Any], mistakes: Mapping[str, Any]
+) -> str:
     array, why = to_array(actual, what)
     if array is None:
         return why
@@ -178,8 +187,10 @@ def rule_sums_to_one(actual: Any, expected: Any, what: str, params: Mapping[str,
         return f"{what} has negative entries (smallest {array.min():.3g}); probabilities are >= 0"
     totals = array.sum(axis=axis)
     if not np.allclose(totals, 1.0, atol=atol):
-        return (f"your {what} do not sum to 1 over the {params['axis_name']} axis (axis {axis}); "
-                f"the worst sum is off by {float(np.abs(totals - 1.0).max()):.3g}")
+        return (
+            f"your {what} do not sum to 1 over the {params['axis_name']} axis (axis {axis}); "
+            f"the worst sum is off by {float(np.abs(totals - 1.0).max()):.3g}"
+        )
     return ""
 
 
@@ -193,8 +204,10 @@ def rule_raises(actual: Any, expected: Any, what: str, params: Mapping[str, Any]
         return f"{what}: expected {names}, but it raised {actual['raised']}: {short(actual.get('text', ''), 200)}"
     missing = [part for part in params.get("message_contains", []) if part not in str(actual.get("text", ""))]
     if missing:
-        return (f"{what}: the {actual['raised']} is right, but its message should mention "
-                f"{', '.join(repr(m) for m in missing)} so the user knows what to fix; it says: {short(actual.get('text', ''), 200)}")
+        return (
+            f"{what}: the {actual['raised']} is right, but its message should mention "
+            f"{', '.join(repr(m) for m in missing)} so the user knows what to fix; it says: {short(actual.get('text', ''), 200)}"
+        )
     return ""
 
 
@@ -219,11 +232,26 @@ def rule_choice(actual: Any, expected: Any, what: str, params: Mapping[str, Any]
     return "" if actual == expected else f"{what}: {actual!r} is not the best answer. {params.get('why', '')}".strip()
 
 
-RULES = {"close": rule_close, "equal": rule_equal, "shape": rule_shape, "sums_to_one": rule_sums_to_one,
-         "raises": rule_raises, "true": rule_true, "option": rule_option, "choice": rule_choice}
+RULES = {
+    "close": rule_close,
+    "equal": rule_equal,
+    "shape": rule_shape,
+    "sums_to_one": rule_sums_to_one,
+    "raises": rule_raises,
+    "true": rule_true,
+    "option": rule_option,
+    "choice": rule_choice,
+}
 
 
-def decide(kind: str, actual: Any, expected: Any, what: str, params: Mapping[str, Any], mistakes: Mapping[str, Any] | None = None) -> str:
+def decide(
+    kind: str,
+    actual: Any,
+    expected: Any,
+    what: str,
+    params: Mapping[str, Any],
+    mistakes: Mapping[str, Any] | None = None,
+) -> str:
     """'' when the check of ``kind`` passes, else the message that says what is wrong."""
     return RULES[kind](actual, expected, what, params, mistakes or {})
 
@@ -231,4 +259,6 @@ def decide(kind: str, actual: Any, expected: Any, what: str, params: Mapping[str
 def short(value: Any, limit: int = 80) -> str:
     """A value's repr, cut to ``limit`` characters (a message never echoes a long value)."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 5] + "...'" if text[:1] in "'\"" else text[: limit - 3] + "..."
+    return (
+        text if len(text) <= limit else text[: limit - 5] + "...'" if text[:1] in "'\"" else text[: limit - 3] + "..."
+    )

@@ -108,7 +108,9 @@ def index_batches(n: int, batch_size: int, seed: int = 0, shuffle: bool = True) 
         yield from order[: n - n % batch_size].split(batch_size)
 
 
-def tensor_batches(*tensors: torch.Tensor, batch_size: int, seed: int = 0, shuffle: bool = True) -> Iterator[tuple[torch.Tensor, ...]]:
+def tensor_batches(
+    *tensors: torch.Tensor, batch_size: int, seed: int = 0, shuffle: bool = True
+) -> Iterator[tuple[torch.Tensor, ...]]:
     """Endless seeded mini-batches of rows of tensors that share their first dimension."""
     if not tensors:
         raise ValueError("tensor_batches needs at least one tensor; got none")
@@ -119,7 +121,9 @@ def tensor_batches(*tensors: torch.Tensor, batch_size: int, seed: int = 0, shuff
         yield tuple(t[index] for t in tensors)
 
 
-def lm_batches(ids: torch.Tensor, block_size: int, batch_size: int, seed: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def lm_batches(
+    ids: torch.Tensor, block_size: int, batch_size: int, seed: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless random windows of a token stream for next-token prediction.
 
     ``ids`` is ``(n_tokens,)``; yields ``(inputs, targets)``, both ``(batch, block_size)``,
@@ -200,7 +204,9 @@ def mask_tokens(
     chosen = (torch.rand(ids.shape, generator=generator, device=device).to(ids.device) < p) & ~special
     labels = torch.where(chosen, ids, torch.full_like(ids, -100))
     u = torch.rand(ids.shape, generator=generator, device=device).to(ids.device)
-    random_ids = torch.randint(vocab_size, ids.shape, generator=generator, dtype=ids.dtype, device=device).to(ids.device)
+    random_ids = torch.randint(vocab_size, ids.shape, generator=generator, dtype=ids.dtype, device=device).to(
+        ids.device
+    )
     inputs = ids.clone()
     inputs[chosen & (u < 0.8)] = mask_id
     to_random = chosen & (u >= 0.8) & (u < 0.9)

@@ -91,7 +91,9 @@ def _stored_weights(layer: MultiHeadAttention) -> Tensor:
     return layer.last_weights
 
 
-def flowlib_source(model: nn.Module, tokenizer: Any, example: str, causal: bool | None = None, row_name: str = "layer") -> Source:
+def flowlib_source(
+    model: nn.Module, tokenizer: Any, example: str, causal: bool | None = None, row_name: str = "layer"
+) -> Source:
     """A :class:`Source` for a flowlib self-attention model (``GPT``, ``BertEncoder``) and its flowlib
     tokenizer (``CharTokenizer``, ``WordTokenizer``: ``encode`` and ``tokens``). ``causal`` defaults to
     whether the model is a GPT; a GPT reads at most ``block_size`` tokens."""
@@ -142,8 +144,14 @@ def _char_gpt() -> Source:
     return flowlib_source(model, tokenizer, "The for statement", causal=True)
 
 
-register("MiniLM (all-MiniLM-L6-v2)", Source(_minilm, "The animal did not cross the street because it was too tired.", causal=False))
-register("char GPT (pydoc checkpoint)", Source(lambda sentence: _char_gpt().attend(sentence), "The for statement", causal=True))
+register(
+    "MiniLM (all-MiniLM-L6-v2)",
+    Source(_minilm, "The animal did not cross the street because it was too tired.", causal=False),
+)
+register(
+    "char GPT (pydoc checkpoint)",
+    Source(lambda sentence: _char_gpt().attend(sentence), "The for statement", causal=True),
+)
 
 
 def _sources(models: Mapping[str, Source] | None) -> dict[str, Source]:
@@ -154,7 +162,9 @@ def _title(name: str, source: Source) -> str:
     return f"{name}, {'causal: a token sees only the past' if source.causal else 'each token sees both ways'}"
 
 
-def attention_for(model_name: str, sentence: str, models: Mapping[str, Source] | None = None) -> tuple[list[str], Tensor]:
+def attention_for(
+    model_name: str, sentence: str, models: Mapping[str, Source] | None = None
+) -> tuple[list[str], Tensor]:
     """``(tokens, weights)`` of ``model_name`` (a name in :data:`MODELS` or ``models``) on ``sentence``.
 
     ``tokens``: the T token labels (special tokens included); ``weights``: ``(layers, heads, T, T)``,
@@ -167,7 +177,9 @@ def attention_for(model_name: str, sentence: str, models: Mapping[str, Source] |
         raise ValueError(f"type a sentence (a non-empty str); got {sentence!r}")
     tokens, weights = sources[model_name].attend(sentence)
     if weights.dim() != 4 or weights.shape[2:] != (len(tokens), len(tokens)):
-        raise ValueError(f"{model_name!r} returned weights {tuple(weights.shape)} for {len(tokens)} tokens; expected (layers, heads, T, T)")
+        raise ValueError(
+            f"{model_name!r} returned weights {tuple(weights.shape)} for {len(tokens)} tokens; expected (layers, heads, T, T)"
+        )
     return tokens, weights
 
 
@@ -228,17 +240,23 @@ def plot_token_attention(
 class AttentionExplorer:
     """The widgets (``.box``): model, sentence, layer, head and token pickers above a picture."""
 
-    def __init__(self, sources: dict[str, Source], model: str, sentence: str, layer: int, head: int, token: int | str | None) -> None:
+    def __init__(
+        self, sources: dict[str, Source], model: str, sentence: str, layer: int, head: int, token: int | str | None
+    ) -> None:
         import ipywidgets as w
 
         self.sources = sources
         self.model = w.Dropdown(options=list(sources), value=model, description="model")
-        self.sentence = w.Text(value=sentence, description="sentence", continuous_update=False, layout=w.Layout(width="34em"))
+        self.sentence = w.Text(
+            value=sentence, description="sentence", continuous_update=False, layout=w.Layout(width="34em")
+        )
         self.layer = w.IntSlider(description=sources[model].row_name, min=0, max=0, continuous_update=False)
         self.head = w.IntSlider(description="head", min=0, max=0, continuous_update=False)
         self.token = w.Dropdown(description="token")
         self.output = w.Output()
-        self.box = w.VBox([w.HBox([self.model, self.sentence]), w.HBox([self.layer, self.head, self.token]), self.output])
+        self.box = w.VBox(
+            [w.HBox([self.model, self.sentence]), w.HBox([self.layer, self.head, self.token]), self.output]
+        )
         self.tokens: list[str] = []
         self.weights: Tensor | None = None
         self._busy = False
@@ -318,5 +336,7 @@ def explore_attention(
         display(AttentionExplorer(sources, model, sentence, layer, head, token).box)
         return
     tokens, weights = attention_for(model, sentence, sources)
-    plot_token_attention(tokens, weights, layer, head, token, title=_title(model, sources[model]), row_name=sources[model].row_name)
+    plot_token_attention(
+        tokens, weights, layer, head, token, title=_title(model, sources[model]), row_name=sources[model].row_name
+    )
     plt.show()

@@ -33,7 +33,16 @@ from torch import Tensor, nn
 from flowlib.bert import mean_pool
 from flowlib.training import to_device
 
-__all__ = ["MODULES", "DocstringData", "docstring_dataset", "encode", "embed", "length_batches", "EncoderClassifier", "accuracy"]
+__all__ = [
+    "MODULES",
+    "DocstringData",
+    "docstring_dataset",
+    "encode",
+    "embed",
+    "length_batches",
+    "EncoderClassifier",
+    "accuracy",
+]
 
 MODULES = ("asyncio", "email", "http", "logging", "multiprocessing", "xml")
 _SKIP = re.compile(r"test|win|unix|posix|fork|__main__")  # platform-specific or not documentation
@@ -106,8 +115,13 @@ def _find(parent: list[int], i: int) -> int:
     return i
 
 
-def docstring_dataset(modules: Sequence[str] = MODULES, per_class: int = 100, test_fraction: float = 0.4,
-                      min_words: int = 4, seed: int = 0) -> DocstringData:
+def docstring_dataset(
+    modules: Sequence[str] = MODULES,
+    per_class: int = 100,
+    test_fraction: float = 0.4,
+    min_words: int = 4,
+    seed: int = 0,
+) -> DocstringData:
     """Docstrings labelled by the package that defines them, ``per_class`` examples of each.
 
     Each example is the first paragraph of one docstring with at least ``min_words`` words. A text
@@ -163,7 +177,9 @@ def encode(hf_tokenizer: Any, texts: Sequence[str], max_length: int = 64) -> dic
     return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
 
 
-def _by_length(batch: dict[str, Tensor], batch_size: int, order: Tensor | None = None) -> Iterator[tuple[Tensor, dict[str, Tensor]]]:
+def _by_length(
+    batch: dict[str, Tensor], batch_size: int, order: Tensor | None = None
+) -> Iterator[tuple[Tensor, dict[str, Tensor]]]:
     """``(indices, chunk)``: ``batch_size`` texts of similar length at a time, cut to the longest of them.
 
     The texts are sorted by length; ``order`` (a permutation) decides the order among equal lengths.
@@ -196,7 +212,9 @@ def embed(model: nn.Module, batch: dict[str, Tensor], batch_size: int = 64) -> T
     return out
 
 
-def length_batches(batch: dict[str, Tensor], labels: Tensor, batch_size: int, seed: int = 0) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+def length_batches(
+    batch: dict[str, Tensor], labels: Tensor, batch_size: int, seed: int = 0
+) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
     """Endless ``(input_ids, attention_mask, labels)`` batches for training, epoch after epoch.
 
     Each epoch shuffles the texts (seeded), sorts them by length (ties stay shuffled), cuts them

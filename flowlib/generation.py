@@ -42,7 +42,9 @@ class Seq2SeqModel(Protocol):
     def decode(self, tgt: Tensor, memory: Tensor, src_mask: Tensor | None) -> Tensor: ...
 
 
-def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+def sample_next(
+    logits: Tensor, temperature: float = 1.0, top_k: int | None = None, generator: torch.Generator | None = None
+) -> Tensor:
     """logits (batch, vocab) -> next token ids (batch,).
 
     temperature 0: greedy (argmax). Otherwise sample from softmax(logits / temperature), keeping only
@@ -107,7 +109,12 @@ def generate(
 
 
 def _generate_sliding(
-    model: LanguageModel, idx: Tensor, max_new_tokens: int, temperature: float, top_k: int | None, generator: torch.Generator | None
+    model: LanguageModel,
+    idx: Tensor,
+    max_new_tokens: int,
+    temperature: float,
+    top_k: int | None,
+    generator: torch.Generator | None,
 ) -> Tensor:
     block_size = model.config.block_size
     rotary = model.pos is None

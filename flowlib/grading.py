@@ -50,13 +50,18 @@ __all__ = [
 ]
 
 
-
 class ExerciseFailure(AssertionError):
     """An exercise answer is not right yet; the message says what to look at."""
 
 
-def _check(kind: str, what: str, actual: Any, expected: Any = None, params: Mapping[str, Any] | None = None,
-           mistakes: Mapping[str, Any] | None = None) -> None:
+def _check(
+    kind: str,
+    what: str,
+    actual: Any,
+    expected: Any = None,
+    params: Mapping[str, Any] | None = None,
+    mistakes: Mapping[str, Any] | None = None,
+) -> None:
     """Apply the rule of ``kind`` to plain data; raise :class:`ExerciseFailure` with its message if wrong."""
     plain_mistakes = {name: plain(value) for name, value in (mistakes or {}).items()}
     message = comparisons.decide(kind, actual, expected, what, dict(params or {}), plain_mistakes)
@@ -80,8 +85,16 @@ def check_shape(actual: Any, expected_shape: Iterable[int], what: str) -> None:
     _check("shape", what, plain(actual), [int(n) for n in expected_shape])
 
 
-def check_close(actual: Any, expected: Any, what: str, *, atol: float = 1e-5, rtol: float = 1e-4,
-                mistakes: Mapping[str, Any] | None = None, hint: str = "") -> None:
+def check_close(
+    actual: Any,
+    expected: Any,
+    what: str,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    mistakes: Mapping[str, Any] | None = None,
+    hint: str = "",
+) -> None:
     """Check that ``actual`` equals ``expected`` to within ``atol + rtol * |expected|``.
 
     ``what`` names the value in the lesson's words ("attention weights"). ``mistakes`` maps a
@@ -106,8 +119,13 @@ def check_sums_to_one(weights: Any, axis: int, what: str, axis_name: str, *, ato
     _check("sums_to_one", what, plain(weights), None, {"axis": int(axis), "axis_name": axis_name, "atol": float(atol)})
 
 
-def check_raises(function: Callable[[], Any], exception: type[BaseException] | tuple[type[BaseException], ...],
-                 what: str, *, message_contains: Iterable[str] = ()) -> BaseException | None:
+def check_raises(
+    function: Callable[[], Any],
+    exception: type[BaseException] | tuple[type[BaseException], ...],
+    what: str,
+    *,
+    message_contains: Iterable[str] = (),
+) -> BaseException | None:
     """Check that calling ``function()`` raises ``exception`` whose message mentions each of
     ``message_contains`` (e.g. the expected and the given size). Returns the exception."""
     kinds = exception if isinstance(exception, tuple) else (exception,)
@@ -146,8 +164,9 @@ def check_choice(answer: Any, correct: Any, options: Iterable[Any], what: str, *
     _check("choice", what, plain(answer), correct, {"options": list(options), "why": why})
 
 
-def gradients(module: Callable[..., Any], inputs: Iterable[Any], names: Iterable[str], *,
-              targets: Any = None) -> dict[str, Any]:
+def gradients(
+    module: Callable[..., Any], inputs: Iterable[Any], names: Iterable[str], *, targets: Any = None
+) -> dict[str, Any]:
     """Back-propagate once through ``module(*inputs)`` and return the gradient of each parameter
     named in ``names`` (dotted, as in ``state_dict``: ``"linear.weight"``), ``None`` where none
     arrived. The loss is the cross-entropy against ``targets`` when given, else the sum of the
@@ -246,7 +265,10 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
             for cell in answers:
                 grade_id = nbgrader_meta(cell).get("grade_id", "")
                 try:
-                    exec(compile(replace.get(grade_id, python_source(cell)), f"{notebook_path.name}:{grade_id}", "exec"), namespace)
+                    exec(
+                        compile(replace.get(grade_id, python_source(cell)), f"{notebook_path.name}:{grade_id}", "exec"),
+                        namespace,
+                    )
                 except Exception:  # an unanswered or broken answer: its tests will say so
                     pass
             for cell in cells:

@@ -41,7 +41,9 @@ class _Param:
 
 def _check_config(name: str, actual: Any, expected: Any, model: str) -> None:
     if actual != expected:
-        raise ValueError(f"flowlib's {model} supports {name}={expected!r}; this Hugging Face model has {name}={actual!r}")
+        raise ValueError(
+            f"flowlib's {model} supports {name}={expected!r}; this Hugging Face model has {name}={actual!r}"
+        )
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
@@ -71,7 +73,9 @@ def _to_hf_state(ours: dict[str, torch.Tensor], params: list[_Param]) -> dict[st
 def _load(model: torch.nn.Module, state: dict[str, torch.Tensor], device: torch.device) -> Any:
     """Load ``state`` (every parameter; tied copies may be absent) and return the model in eval mode."""
     missing, unexpected = model.load_state_dict(state, strict=False)
-    tied = {name for name, p in model.named_parameters(remove_duplicate=False)} - {name for name, _ in model.named_parameters()}
+    tied = {name for name, p in model.named_parameters(remove_duplicate=False)} - {
+        name for name, _ in model.named_parameters()
+    }
     missing = [k for k in missing if k not in tied and k in dict(model.named_parameters(remove_duplicate=False))]
     if missing or unexpected:
         raise ValueError(f"weights do not fit {type(model).__name__}: missing {missing}, unexpected {unexpected}")
@@ -251,7 +255,9 @@ def char_tokenizer_to_hf(tokenizer: CharTokenizer) -> Any:
     hf.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     hf.decoder = decoders.Fuse()
     specials = list(tokenizer.specials)
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=hf, unk_token=tokenizer.unk, clean_up_tokenization_spaces=False)
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=hf, unk_token=tokenizer.unk, clean_up_tokenization_spaces=False
+    )
     if specials:
         fast.add_special_tokens({"additional_special_tokens": specials})
     return fast

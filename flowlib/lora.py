@@ -32,7 +32,9 @@ class LoRALinear(nn.Module):
     ``(..., out_features)``. ``base`` keeps the pretrained layer (its parameters frozen).
     """
 
-    def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16.0, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, base: nn.Linear, r: int = 8, alpha: float = 16.0, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         if not isinstance(base, nn.Linear):
             raise TypeError(f"LoRALinear wraps an nn.Linear; got {type(base).__name__}")
@@ -44,7 +46,9 @@ class LoRALinear(nn.Module):
             p.requires_grad_(False)
         weight = base.weight
         bound = 1 / math.sqrt(base.in_features)  # the scale nn.Linear gives its own weights
-        a = torch.empty(r, base.in_features).uniform_(-bound, bound, generator=generator)  # drawn on the CPU: same on any device
+        a = torch.empty(r, base.in_features).uniform_(
+            -bound, bound, generator=generator
+        )  # drawn on the CPU: same on any device
         self.lora_A = nn.Parameter(a.to(dtype=weight.dtype, device=weight.device))
         self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, dtype=weight.dtype, device=weight.device))
 
@@ -62,8 +66,9 @@ class LoRALinear(nn.Module):
         return f"in_features={self.base.in_features}, out_features={self.base.out_features}, r={self.r}, alpha={self.alpha}"
 
 
-def add_lora(model: nn.Module, targets: Sequence[str] = ("query", "value"), r: int = 8, alpha: float = 16.0,
-             seed: int = 0) -> list[str]:
+def add_lora(
+    model: nn.Module, targets: Sequence[str] = ("query", "value"), r: int = 8, alpha: float = 16.0, seed: int = 0
+) -> list[str]:
     """Freeze every parameter of ``model`` and wrap each ``nn.Linear`` whose name ends with a ``targets`` entry.
 
     In a Hugging Face BERT, ``("query", "value")`` are the attention's W_Q and W_V in every layer.
@@ -72,7 +77,9 @@ def add_lora(model: nn.Module, targets: Sequence[str] = ("query", "value"), r: i
     """
     for p in model.parameters():
         p.requires_grad_(False)
-    chosen = [name for name, m in model.named_modules() if isinstance(m, nn.Linear) and name.rsplit(".", 1)[-1] in targets]
+    chosen = [
+        name for name, m in model.named_modules() if isinstance(m, nn.Linear) and name.rsplit(".", 1)[-1] in targets
+    ]
     if not chosen:
         linears = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
         raise ValueError(f"no nn.Linear named {list(targets)} in the model; its linear layers are named {linears}")

@@ -23,7 +23,9 @@ Output = Tensor | tuple[Tensor, ...]  # what the gallery's functions return: a t
 # --- attention: (q, k, v, mask, dropout_p) -> (out, weights)
 
 
-def softmax_over_queries(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def softmax_over_queries(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Softmax over the wrong axis (queries, dim -2): each key's column sums to 1 instead of each query's row."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
@@ -32,7 +34,9 @@ def softmax_over_queries(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = 
     return weights @ v, weights
 
 
-def missing_scale(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def missing_scale(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Forgot to divide by sqrt(d_k): scores grow with d_k, softmax saturates, gradients vanish."""
     scores = q @ k.transpose(-2, -1)  # BUG: no / sqrt(d_k)
     if mask is not None:
@@ -41,7 +45,9 @@ def missing_scale(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, d
     return weights @ v, weights
 
 
-def scale_by_d_k(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def scale_by_d_k(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Divided by d_k instead of sqrt(d_k): attention too flat."""
     scores = q @ k.transpose(-2, -1) / q.size(-1)  # BUG: should be / sqrt(d_k)
     if mask is not None:
@@ -50,7 +56,9 @@ def scale_by_d_k(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dr
     return weights @ v, weights
 
 
-def inverted_mask(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def inverted_mask(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Mask read the wrong way round (True = blocked, nn.MultiheadAttention's convention): attends only where it must not."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if mask is not None:
@@ -59,14 +67,18 @@ def inverted_mask(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, d
     return weights @ v, weights
 
 
-def ignores_mask(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def ignores_mask(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Mask never applied: padding leaks into attention and a decoder sees the future."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # BUG: mask is ignored
     weights = torch.softmax(scores, dim=-1)
     return weights @ v, weights
 
 
-def mask_after_softmax(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0) -> tuple[Tensor, Tensor]:
+def mask_after_softmax(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """Mask applied after softmax: masked keys still take probability mass, rows no longer sum to 1."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     weights = torch.softmax(scores, dim=-1)

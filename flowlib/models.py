@@ -33,7 +33,9 @@ def _check_ids(ids: Tensor, vocab_size: int, name: str = "ids") -> None:
         raise ValueError(f"{name} must not be empty (batch and time >= 1); got shape {tuple(ids.shape)}")
     lo, hi = int(ids.min()), int(ids.max())
     if lo < 0 or hi >= vocab_size:
-        raise ValueError(f"{name} must be token ids in [0, {vocab_size}) (vocab_size={vocab_size}); got ids from {lo} to {hi}")
+        raise ValueError(
+            f"{name} must be token ids in [0, {vocab_size}) (vocab_size={vocab_size}); got ids from {lo} to {hi}"
+        )
 
 
 class Encoder(nn.Module):
@@ -45,11 +47,20 @@ class Encoder(nn.Module):
     """
 
     def __init__(
-        self, n_layers: int, d_model: int, n_heads: int, d_ff: int, *,
-        final_norm: bool = True, rotary: RotaryEmbedding | None = None, **options: Any,
+        self,
+        n_layers: int,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        *,
+        final_norm: bool = True,
+        rotary: RotaryEmbedding | None = None,
+        **options: Any,
     ) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(EncoderBlock(d_model, n_heads, d_ff, rotary=rotary, **options) for _ in range(n_layers))
+        self.layers = nn.ModuleList(
+            EncoderBlock(d_model, n_heads, d_ff, rotary=rotary, **options) for _ in range(n_layers)
+        )
         self.norm = BlockConfig(d_model, n_heads, d_ff, **options).layer_norm() if final_norm else None
 
     def forward(self, x: Tensor, mask: Tensor | None = None, cache: list[KVCache] | None = None) -> Tensor:
@@ -65,12 +76,16 @@ class Decoder(nn.Module):
     ``options``: the rest of :class:`~flowlib.blocks.BlockConfig` by keyword.
     """
 
-    def __init__(self, n_layers: int, d_model: int, n_heads: int, d_ff: int, *, final_norm: bool = True, **options: Any) -> None:
+    def __init__(
+        self, n_layers: int, d_model: int, n_heads: int, d_ff: int, *, final_norm: bool = True, **options: Any
+    ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(DecoderBlock(d_model, n_heads, d_ff, **options) for _ in range(n_layers))
         self.norm = BlockConfig(d_model, n_heads, d_ff, **options).layer_norm() if final_norm else None
 
-    def forward(self, x: Tensor, memory: Tensor, self_mask: Tensor | None = None, memory_mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, memory: Tensor, self_mask: Tensor | None = None, memory_mask: Tensor | None = None
+    ) -> Tensor:
         """x (batch, T, d_model), memory (batch, S, d_model) -> (batch, T, d_model)."""
         for layer in self.layers:
             x = layer(x, memory, self_mask, memory_mask)
@@ -123,8 +138,14 @@ class EncoderDecoder(nn.Module):
             raise ValueError(f"positions must be 'sinusoidal' or 'learned'; got {c.positions!r}")
         self.dropout = nn.Dropout(c.dropout)
         stack: dict[str, Any] = dict(  # the same for both stacks
-            d_model=c.d_model, n_heads=c.n_heads, d_ff=c.d_ff, dropout=c.dropout, norm_first=c.norm_first,
-            activation=c.activation, layer_norm_eps=c.layer_norm_eps, final_norm=c.final_norm,
+            d_model=c.d_model,
+            n_heads=c.n_heads,
+            d_ff=c.d_ff,
+            dropout=c.dropout,
+            norm_first=c.norm_first,
+            activation=c.activation,
+            layer_norm_eps=c.layer_norm_eps,
+            final_norm=c.final_norm,
         )
         self.encoder = Encoder(c.n_encoder_layers, **stack)
         self.decoder = Decoder(c.n_decoder_layers, **stack)
@@ -156,7 +177,9 @@ class EncoderDecoder(nn.Module):
     def forward(self, src: Tensor, tgt: Tensor) -> Tensor:
         """Teacher forcing: src (batch, S), tgt (batch, T) (starts with BOS) -> logits (batch, T, tgt_vocab_size)."""
         if src.size(0) != tgt.size(0):
-            raise ValueError(f"src and tgt must have the same batch size; got src {tuple(src.shape)} and tgt {tuple(tgt.shape)}")
+            raise ValueError(
+                f"src and tgt must have the same batch size; got src {tuple(src.shape)} and tgt {tuple(tgt.shape)}"
+            )
         return self.decode(tgt, self.encode(src), self.src_mask(src))
 
 
@@ -232,8 +255,17 @@ class GPT(nn.Module):
             raise ValueError(f"positions must be 'learned' or 'rotary'; got {c.positions!r}")
         self.dropout = nn.Dropout(c.dropout)
         self.stack = Encoder(
-            c.n_layers, c.d_model, c.n_heads, d_ff, dropout=c.dropout, norm_first=True, activation=c.activation,
-            layer_norm_eps=c.layer_norm_eps, final_norm=True, bias=c.bias, rotary=rotary,
+            c.n_layers,
+            c.d_model,
+            c.n_heads,
+            d_ff,
+            dropout=c.dropout,
+            norm_first=True,
+            activation=c.activation,
+            layer_norm_eps=c.layer_norm_eps,
+            final_norm=True,
+            bias=c.bias,
+            rotary=rotary,
         )
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.apply(self._init_weights)
@@ -256,7 +288,9 @@ class GPT(nn.Module):
         sliding-window cache that attends to the last ``window`` positions (rotary positions only)."""
         if window is not None:
             if self.pos is not None:
-                raise ValueError("a sliding-window cache needs positions='rotary': learned positions are absolute and cannot slide")
+                raise ValueError(
+                    "a sliding-window cache needs positions='rotary': learned positions are absolute and cannot slide"
+                )
             if not 1 <= window <= self.config.block_size:
                 raise ValueError(f"window must be between 1 and block_size={self.config.block_size}; got {window}")
         return [KVCache(window=window) for _ in self.stack.layers]

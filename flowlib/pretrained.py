@@ -117,14 +117,20 @@ def course_model_path(name: str, must_exist: bool = True) -> Path:
     """
     path = HF_CHECKPOINTS / name
     if must_exist and not (path / "config.json").is_file():
-        known = sorted(p.name for p in HF_CHECKPOINTS.iterdir() if (p / "config.json").is_file()) if HF_CHECKPOINTS.is_dir() else []
+        known = (
+            sorted(p.name for p in HF_CHECKPOINTS.iterdir() if (p / "config.json").is_file())
+            if HF_CHECKPOINTS.is_dir()
+            else []
+        )
         recipe = COURSE_MODEL_RECIPES.get(name)
         how = f"make it with `python {recipe}`" if recipe else f"the course ships {known}"
         raise FileNotFoundError(f"no course model {name!r} in {HF_CHECKPOINTS}; {how}")
     return path
 
 
-def load_char_gpt(path: str | Path = CHAR_GPT_PATH, device: torch.device | str | None = None) -> tuple[GPT, CharTokenizer]:
+def load_char_gpt(
+    path: str | Path = CHAR_GPT_PATH, device: torch.device | str | None = None
+) -> tuple[GPT, CharTokenizer]:
     """The character-level GPT trained on :func:`flowlib.data.pydoc_corpus` (in eval mode) and its tokenizer.
 
     Made by ``python recipes/char_gpt_pydoc.py``.

@@ -141,14 +141,18 @@ class PairedData:
 
     def __post_init__(self) -> None:
         if len(self.sources) != len(self.targets):
-            raise ValueError(f"need as many targets as sources; got {len(self.sources)} sources and {len(self.targets)} targets")
+            raise ValueError(
+                f"need as many targets as sources; got {len(self.sources)} sources and {len(self.targets)} targets"
+            )
 
     def __len__(self) -> int:
         return len(self.sources)
 
     def __getitem__(self, index: slice) -> PairedData:
         if not isinstance(index, slice):
-            raise TypeError(f"PairedData supports slices (data[:100]); got {type(index).__name__}; use .batch(indices) for tensors")
+            raise TypeError(
+                f"PairedData supports slices (data[:100]); got {type(index).__name__}; use .batch(indices) for tensors"
+            )
         return PairedData(self.sources[index], self.targets[index], self.source_tokenizer, self.target_tokenizer)
 
     def batch(self, indices: Iterable[int] | torch.Tensor) -> Seq2SeqBatch:
@@ -166,24 +170,32 @@ class PairedData:
         return map(self.batch, index_batches(len(self), batch_size, seed))
 
 
-def _string_pairs(transform: Callable[[str], str], n: int, min_length: int, max_length: int, alphabet: str, seed: int) -> PairedData:
+def _string_pairs(
+    transform: Callable[[str], str], n: int, min_length: int, max_length: int, alphabet: str, seed: int
+) -> PairedData:
     if not 1 <= min_length <= max_length:
         raise ValueError(f"need 1 <= min_length <= max_length; got min_length={min_length}, max_length={max_length}")
     if len(set(alphabet)) != len(alphabet) or not alphabet:
         raise ValueError(f"alphabet must be non-empty distinct characters; got {alphabet!r}")
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(min_length, max_length + 1, (n,), generator=g).tolist()
-    sources = tuple("".join(alphabet[i] for i in torch.randint(len(alphabet), (k,), generator=g).tolist()) for k in lengths)
+    sources = tuple(
+        "".join(alphabet[i] for i in torch.randint(len(alphabet), (k,), generator=g).tolist()) for k in lengths
+    )
     tokenizer = CharTokenizer.from_text(alphabet, specials=[PAD, BOS, EOS])
     return PairedData(sources, tuple(map(transform, sources)), tokenizer, tokenizer)
 
 
-def copy_task(n: int, min_length: int = 3, max_length: int = 10, alphabet: str = "abcdefghij", seed: int = 0) -> PairedData:
+def copy_task(
+    n: int, min_length: int = 3, max_length: int = 10, alphabet: str = "abcdefghij", seed: int = 0
+) -> PairedData:
     """``n`` random strings paired with themselves: ``"cab" -> "cab"``."""
     return _string_pairs(lambda s: s, n, min_length, max_length, alphabet, seed)
 
 
-def reverse_task(n: int, min_length: int = 3, max_length: int = 10, alphabet: str = "abcdefghij", seed: int = 0) -> PairedData:
+def reverse_task(
+    n: int, min_length: int = 3, max_length: int = 10, alphabet: str = "abcdefghij", seed: int = 0
+) -> PairedData:
     """``n`` random strings paired with their reversal: ``"cab" -> "bac"``."""
     return _string_pairs(lambda s: s[::-1], n, min_length, max_length, alphabet, seed)
 
@@ -228,7 +240,9 @@ def number_words_task(numbers: Iterable[int] = range(1000), seed: int = 0) -> Pa
 # --- a tabular task (lesson 6: when not to use a transformer) ---------------------------
 
 
-def tabular_regression(n: int, n_features: int = 8, noise: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def tabular_regression(
+    n: int, n_features: int = 8, noise: float = 0.1, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``x`` ``(n, n_features)`` standard normal, ``y`` ``(n,)`` = a fixed linear function + noise.
 
     Features have no order and no sequence: linear regression is the right model. The

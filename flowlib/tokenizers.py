@@ -142,7 +142,6 @@ class Vocabulary:
             f"{_preview(known)} (build it from text that contains {token!r}, or pass unk='<unk>')"
         )
 
-
     def _describe(self, token: str) -> str:
         return repr(token)
 
@@ -169,7 +168,9 @@ class CharTokenizer(Vocabulary):
             raise ValueError(f"from_text needs a non-empty str to learn characters from; got {text!r:.40}")
         bad = [s for s in specials if len(s) == 1]
         if bad:
-            raise ValueError(f"special tokens must be longer than one character so they cannot clash with text; got {bad}")
+            raise ValueError(
+                f"special tokens must be longer than one character so they cannot clash with text; got {bad}"
+            )
         return cls.build(text, specials, unk)
 
     def split(self, text: str) -> list[str]:
@@ -265,7 +266,9 @@ class WordPieceTokenizer:
         _check_texts(texts)
         encoded = self.hf(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         ids, mask = encoded["input_ids"], encoded["attention_mask"]
-        tokens = [self.hf.convert_ids_to_tokens(row[: int(n)].tolist()) for row, n in zip(ids, mask.sum(1), strict=True)]
+        tokens = [
+            self.hf.convert_ids_to_tokens(row[: int(n)].tolist()) for row, n in zip(ids, mask.sum(1), strict=True)
+        ]
         return WordPieceBatch(input_ids=ids, attention_mask=mask, tokens=tokens)
 
 

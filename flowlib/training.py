@@ -107,7 +107,9 @@ class History:
 
 
 @torch.no_grad()
-def mean_loss(model: torch.nn.Module, loss_fn: LossFn, batches: Iterable[Any], device: torch.device | str | None = None) -> float:
+def mean_loss(
+    model: torch.nn.Module, loss_fn: LossFn, batches: Iterable[Any], device: torch.device | str | None = None
+) -> float:
     """Average of ``loss_fn(model, batch)`` over a finite iterable of batches (model in eval mode)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
@@ -127,7 +129,9 @@ def _batch_stream(batches: Callable[[int], Any] | Iterable[Any]) -> Iterator[Any
     raise TypeError(f"batches must be an iterable of batches or a function step -> batch; got {type(batches).__name__}")
 
 
-def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device) -> torch.optim.AdamW:
+def _optimizer(
+    model: torch.nn.Module, lr: float, weight_decay: float, betas: tuple[float, float], device: torch.device
+) -> torch.optim.AdamW:
     """AdamW that decays matrices only: biases, LayerNorm gains and 1-d parameters are left alone.
 
     The fused kernel (one pass over every parameter) on CPU and CUDA, where torch has it."""
@@ -179,7 +183,9 @@ class Trainer:
         self.model, self.loss_fn, self.clip_norm, self.lr = model.to(self.device), loss_fn, clip_norm, lr
         beta1, beta2 = betas  # two, checked above; a list works too
         self.optimizer = _optimizer(model, lr, weight_decay, (beta1, beta2), self.device)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio))
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: warmup_cosine(s, steps, warmup_steps, min_lr_ratio)
+        )
         self._params = [p for p in model.parameters() if p.requires_grad]
         self.grad_norm: torch.Tensor | None = None
         self.last_lr = lr
@@ -189,7 +195,9 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             loss = self.loss_fn(self.model, batch)
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
-            raise ValueError(f"loss_fn must return a scalar tensor; got {type(loss).__name__} of shape {tuple(getattr(loss, 'shape', ()))}")
+            raise ValueError(
+                f"loss_fn must return a scalar tensor; got {type(loss).__name__} of shape {tuple(getattr(loss, 'shape', ()))}"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.clip_norm is not None:
@@ -237,7 +245,9 @@ def train(
     eval_every = max(1, steps // 10) if isinstance(steps, int) and eval_every is None else eval_every
     if eval_every is not None and eval_every < 1:
         raise ValueError(f"eval_every must be a positive number of steps; got {eval_every}")
-    trainer = Trainer(model, loss_fn, steps, lr, warmup_steps, weight_decay, betas, clip_norm, min_lr_ratio, device, autocast)
+    trainer = Trainer(
+        model, loss_fn, steps, lr, warmup_steps, weight_decay, betas, clip_norm, min_lr_ratio, device, autocast
+    )
     seed_everything(seed)
     model.train()
     stream = _batch_stream(batches)
@@ -245,7 +255,9 @@ def train(
     pending: list[torch.Tensor] = []  # (loss, gradient norm) pairs not yet read back from the device
     sync_every = max(1, min(eval_every or 1, 25))
     start = time.perf_counter()
-    desc = "training" + (f" (bf16 autocast: {ENV}=1)" if trainer.autocast_from_env else " (bf16 autocast)" if trainer.autocast else "")
+    desc = "training" + (
+        f" (bf16 autocast: {ENV}=1)" if trainer.autocast_from_env else " (bf16 autocast)" if trainer.autocast else ""
+    )
     bar = tqdm(range(1, steps + 1), disable=not progress, desc=desc, unit="step", mininterval=0.5)
 
     def read_back() -> None:
@@ -268,7 +280,9 @@ def train(
         batch = next(stream, None)
         if batch is None:
             read_back()
-            raise ValueError(f"batches ran out after {step - 1} of {steps} steps; pass an endless iterator or fewer steps")
+            raise ValueError(
+                f"batches ran out after {step - 1} of {steps} steps; pass an endless iterator or fewer steps"
+            )
         loss = trainer.step(batch)
         assert trainer.grad_norm is not None  # every step sets it
         pending.append(torch.stack([loss.float(), trainer.grad_norm.float()]))

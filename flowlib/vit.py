@@ -40,15 +40,24 @@ class VisionTransformer(nn.Module):
         super().__init__()
         c = self.config = config
         if c.image_size % c.patch_size != 0:
-            raise ValueError(f"image_size must be divisible by patch_size; got image_size={c.image_size}, patch_size={c.patch_size}")
+            raise ValueError(
+                f"image_size must be divisible by patch_size; got image_size={c.image_size}, patch_size={c.patch_size}"
+            )
         self.n_patches = (c.image_size // c.patch_size) ** 2
         self.patch_embed = nn.Conv2d(c.in_channels, c.d_model, kernel_size=c.patch_size, stride=c.patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, c.d_model))
         self.pos = LearnedPositionalEmbedding(self.n_patches + 1, c.d_model)
         self.dropout = nn.Dropout(c.dropout)
         self.stack = Encoder(
-            c.n_layers, c.d_model, c.n_heads, c.d_ff, dropout=c.dropout, norm_first=True, activation="gelu",
-            layer_norm_eps=c.layer_norm_eps, final_norm=True,
+            c.n_layers,
+            c.d_model,
+            c.n_heads,
+            c.d_ff,
+            dropout=c.dropout,
+            norm_first=True,
+            activation="gelu",
+            layer_norm_eps=c.layer_norm_eps,
+            final_norm=True,
         )
         self.head = nn.Linear(c.d_model, c.n_classes)
 
@@ -56,7 +65,9 @@ class VisionTransformer(nn.Module):
         c = self.config
         expected = (c.in_channels, c.image_size, c.image_size)
         if images.dim() != 4 or tuple(images.shape[1:]) != expected or images.size(0) == 0:
-            raise ValueError(f"images must have shape (batch >= 1, {', '.join(map(str, expected))}); got shape {tuple(images.shape)}")
+            raise ValueError(
+                f"images must have shape (batch >= 1, {', '.join(map(str, expected))}); got shape {tuple(images.shape)}"
+            )
         x = self.patch_embed(images).flatten(2).transpose(1, 2)  # (batch, n_patches, d_model)
         x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x], dim=1)
         x = self.stack(self.dropout(self.pos(x)))

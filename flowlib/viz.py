@@ -50,7 +50,14 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _heatmap(
-    ax: Axes, matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], cmap: str, vmin: float | None, vmax: float | None, colorbar: bool
+    ax: Axes,
+    matrix: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    cmap: str,
+    vmin: float | None,
+    vmax: float | None,
+    colorbar: bool,
 ) -> None:
     image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(range(len(cols)), cols, rotation=90)
@@ -104,11 +111,20 @@ def plot_attention_grid(
     longest = max((len(str(t)) for t in [*query_tokens, *(key_tokens or [])]), default=1)
     if cell_size is None:  # 8 pt labels need ~0.14 inch each, plus room for the longest label
         cell_size = max(1.8, 0.14 * max(grid.shape[2:]) + 0.07 * longest + 0.6)
-    fig, axes = plt.subplots(layers, heads, figsize=(cell_size * heads + 1.5, cell_size * layers + 0.8), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        layers, heads, figsize=(cell_size * heads + 1.5, cell_size * layers + 0.8), squeeze=False, layout="constrained"
+    )
     for layer in range(layers):
         for head in range(heads):
             ax = axes[layer, head]
-            plot_attention(grid[layer, head], query_tokens, key_tokens, title=f"{row_name} {layer}, head {head}", ax=ax, colorbar=False)
+            plot_attention(
+                grid[layer, head],
+                query_tokens,
+                key_tokens,
+                title=f"{row_name} {layer}, head {head}",
+                ax=ax,
+                colorbar=False,
+            )
             ax.images[0].set_clim(0.0, grid.max())
             ax.tick_params(labelsize=MIN_FONT)
             ax.title.set_fontsize(9)
@@ -124,7 +140,11 @@ def plot_attention_grid(
 
 
 def plot_mask(
-    mask: Any, query_tokens: Sequence[str], key_tokens: Sequence[str] | None = None, title: str | None = None, ax: Axes | None = None
+    mask: Any,
+    query_tokens: Sequence[str],
+    key_tokens: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """A ``(T_q, T_k)`` boolean mask: bright where a query may attend (True), dark where not (False),
     with a key saying which is which."""
@@ -191,13 +211,21 @@ def plot_loss(history: History, title: str | None = None, ax: Axes | None = None
     ax.plot(history.steps, history.losses, color=colors(0.3), alpha=0.25)
     ax.plot(history.steps[window - 1 :], smooth, color=colors(0.3), label="train")
     if history.eval_losses:
-        ax.plot(history.eval_steps[: len(history.eval_losses)], history.eval_losses, "o-", color=colors(0.75), label="held-out")
+        ax.plot(
+            history.eval_steps[: len(history.eval_losses)],
+            history.eval_losses,
+            "o-",
+            color=colors(0.75),
+            label="held-out",
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if log:
         ax.set_yscale("log")
     ax.set_title(title or "loss")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)  # beside the curves, never on them
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False
+    )  # beside the curves, never on them
     ax.grid(alpha=0.3)
     return ax
 

@@ -44,7 +44,9 @@ def wordpiece(texts: list[str]) -> Tokenizer:
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=VOCAB_SIZE, special_tokens=SPECIALS, min_frequency=2))
+    tok.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=VOCAB_SIZE, special_tokens=SPECIALS, min_frequency=2)
+    )
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
@@ -77,7 +79,9 @@ def mlm_batches(pieces: list[list[int]], vocab_size: int, seed: int):
     while True:
         for g in torch.randperm(len(groups), generator=generator).tolist():
             padded = pad_batch([pieces[i] for i in groups[g]], pad_id=0)
-            inputs, labels = mask_tokens(padded.ids, mask_id=4, vocab_size=vocab_size, special_ids=range(5), p=MASK_P, generator=generator)
+            inputs, labels = mask_tokens(
+                padded.ids, mask_id=4, vocab_size=vocab_size, special_ids=range(5), p=MASK_P, generator=generator
+            )
             yield inputs, labels, padded.mask.long()
 
 

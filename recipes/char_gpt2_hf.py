@@ -31,7 +31,9 @@ def main(out: Path) -> None:
     model, tokenizer = load_char_gpt(device="cpu")
     hf = gpt_to_hf(model)
     new_tokens = model.config.block_size - len(PROMPT)
-    hf.generation_config = GenerationConfig(do_sample=False, max_new_tokens=new_tokens, pad_token_id=tokenizer.id_of("\n"))
+    hf.generation_config = GenerationConfig(
+        do_sample=False, max_new_tokens=new_tokens, pad_token_id=tokenizer.id_of("\n")
+    )
     out.mkdir(parents=True, exist_ok=True)
     hf.save_pretrained(out)
     hf_tokenizer = char_tokenizer_to_hf(tokenizer)

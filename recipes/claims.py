@@ -48,7 +48,9 @@ def recorded_path(module: ModuleType) -> Path | None:
     checkpoints, name = path.parent.parent / "checkpoints", getattr(module, "NAME", None)
     if name:
         return checkpoints / f"{name}_seeds.json"
-    return next((p for p in (checkpoints / f"{path.stem}_seeds.json", checkpoints / f"{path.stem}.json") if p.is_file()), None)
+    return next(
+        (p for p in (checkpoints / f"{path.stem}_seeds.json", checkpoints / f"{path.stem}.json") if p.is_file()), None
+    )
 
 
 def recorded_seeds(module: ModuleType) -> set[int]:
@@ -100,14 +102,21 @@ def check(module: ModuleType, seeds: list[int], bf16: bool = False) -> Verdict:
     runs = {seed: module.measure(seed, bf16=bf16) for seed in seeds}
     judged = module.judge(runs)
     claims = {claim: judged.get(claim) for claim in module.CLAIMS}
-    return Verdict(Path(module.__file__).stem, "bf16" if bf16 else "float32", seeds, claims, time.perf_counter() - start)
+    return Verdict(
+        Path(module.__file__).stem, "bf16" if bf16 else "float32", seeds, claims, time.perf_counter() - start
+    )
 
 
 def show(verdict: Verdict, texts: dict[str, str]) -> None:
-    print(f"\n{verdict.recipe} [{verdict.precision}], seeds {','.join(map(str, verdict.seeds))} ({verdict.seconds:.0f} s)")
+    print(
+        f"\n{verdict.recipe} [{verdict.precision}], seeds {','.join(map(str, verdict.seeds))} ({verdict.seconds:.0f} s)"
+    )
     for claim, result in verdict.claims.items():
-        mark, numbers = ("undecided", f"not decidable on {len(verdict.seeds)} seed(s)") if result is None else \
-            ("held" if result[0] else "FAILED", result[1])
+        mark, numbers = (
+            ("undecided", f"not decidable on {len(verdict.seeds)} seed(s)")
+            if result is None
+            else ("held" if result[0] else "FAILED", result[1])
+        )
         print(f"  {mark:>9}  {claim}: {texts[claim]}\n  {'':>9}  {numbers}")
 
 
@@ -115,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="QUICK recipes only, one fresh seed each")
     parser.add_argument("-n", type=int, default=None, help="fresh seeds per recipe (default 8; 1 with --quick)")
-    parser.add_argument("--seeds", help="these seeds instead of fresh ones (e.g. to repeat a failure); recorded ones are refused")
+    parser.add_argument(
+        "--seeds", help="these seeds instead of fresh ones (e.g. to repeat a failure); recorded ones are refused"
+    )
     parser.add_argument("--only", nargs="*", help="recipe names (file stems) to run")
     parser.add_argument("--no-bf16", action="store_true", help="float32 only, even where bf16 is native")
     parser.add_argument("--recipes", type=Path, default=RECIPES, help=argparse.SUPPRESS)  # the tests' toy recipes
@@ -126,14 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     bf16 = native_bf16(device) and not args.no_bf16
     modules = discover(args.recipes, quick=args.quick, only=args.only)
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    print(f"claims canary on {machine()}{gpu}, torch {torch.__version__}, device {device}; "
-          f"{len(modules)} recipe(s); precisions: float32{' and bf16 (native here)' if bf16 else ''}")
+    print(
+        f"claims canary on {machine()}{gpu}, torch {torch.__version__}, device {device}; "
+        f"{len(modules)} recipe(s); precisions: float32{' and bf16 (native here)' if bf16 else ''}"
+    )
     failed = []
     for module in modules:
         recorded = recorded_seeds(module)
         seeds = parse_seeds(args.seeds) if args.seeds else fresh_seeds(recorded, n, rng)
         if recorded & set(seeds):
-            parser.error(f"{module.__name__}: seeds {sorted(recorded & set(seeds))} are recorded ones; a canary needs fresh seeds")
+            parser.error(
+                f"{module.__name__}: seeds {sorted(recorded & set(seeds))} are recorded ones; a canary needs fresh seeds"
+            )
         for precision in [False, True] if bf16 else [False]:
             verdict = check(module, seeds, bf16=precision)
             show(verdict, module.CLAIMS)

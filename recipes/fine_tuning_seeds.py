@@ -37,8 +37,8 @@ from flowlib.pretrained import load_minilm
 from flowlib.training import seed_everything, train
 
 NAME = "fine_tuning"
-QUICK = False                                        # about a minute a seed
-MAJORITY_FROM = 4                                    # claims about a mean: judged from this many seeds on
+QUICK = False  # about a minute a seed
+MAJORITY_FROM = 4  # claims about a mean: judged from this many seeds on
 MAX_LENGTH, BATCH = 32, 16
 EPOCHS, LONG_EPOCHS = 1, 3
 FULL_LR, LORA_LR = 1e-4, 1e-2
@@ -69,14 +69,22 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
     tfidf = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2))
     X_train, X_test = tfidf.fit_transform(task.train_texts), tfidf.transform(task.test_texts)
     baseline = LogisticRegression(max_iter=2000).fit(X_train, task.train_labels)
-    record("TF-IDF + logistic regression", baseline.score(X_test, task.test_labels), baseline.coef_.size + baseline.intercept_.size)
+    record(
+        "TF-IDF + logistic regression",
+        baseline.score(X_test, task.test_labels),
+        baseline.coef_.size + baseline.intercept_.size,
+    )
 
     minilm, wordpiece = load_minilm()
     train_batch = finetuning.encode(wordpiece.hf, task.train_texts, max_length=MAX_LENGTH)
     test_batch = finetuning.encode(wordpiece.hf, task.test_texts, max_length=MAX_LENGTH)
     E_train, E_test = finetuning.embed(minilm, train_batch), finetuning.embed(minilm, test_batch)
     head = LogisticRegression(max_iter=3000).fit(E_train.numpy(), task.train_labels)
-    record("frozen MiniLM + linear head", head.score(E_test.numpy(), task.test_labels), head.coef_.size + head.intercept_.size)
+    record(
+        "frozen MiniLM + linear head",
+        head.score(E_test.numpy(), task.test_labels),
+        head.coef_.size + head.intercept_.size,
+    )
 
     def batches():
         return finetuning.length_batches(train_batch, y_train, batch_size=BATCH, seed=seed)
@@ -90,10 +98,20 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
     for epochs in (EPOCHS, LONG_EPOCHS):
         seed_everything(seed)
         full = start_from_probe(finetuning.EncoderClassifier(copy.deepcopy(minilm), len(task.classes)))
-        train(full, batches(), classification_loss, steps=epochs * math.ceil(len(y_train) / BATCH), lr=FULL_LR, seed=seed,
-              progress=False, autocast=bf16)
+        train(
+            full,
+            batches(),
+            classification_loss,
+            steps=epochs * math.ceil(len(y_train) / BATCH),
+            lr=FULL_LR,
+            seed=seed,
+            progress=False,
+            autocast=bf16,
+        )
         label = "" if epochs == EPOCHS else f", {epochs} epochs"
-        record(f"full fine-tuning{label}", finetuning.accuracy(full, test_batch, y_test), lora.count_parameters(full)[0])
+        record(
+            f"full fine-tuning{label}", finetuning.accuracy(full, test_batch, y_test), lora.count_parameters(full)[0]
+        )
         del full
 
     for r, epochs in [(LORA_R, EPOCHS), *((rank, EPOCHS) for rank in EXTRA_RANKS), (LORA_R, LONG_EPOCHS)]:
@@ -101,16 +119,29 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
         adapted = start_from_probe(finetuning.EncoderClassifier(copy.deepcopy(minilm), len(task.classes)))
         lora.add_lora(adapted.encoder, targets=("query", "value"), r=r, alpha=LORA_ALPHA * r / LORA_R, seed=seed)
         adapted.head.requires_grad_(True)
-        train(adapted, batches(), classification_loss, steps=epochs * math.ceil(len(y_train) / BATCH), lr=LORA_LR, seed=seed,
-              progress=False, autocast=bf16)
+        train(
+            adapted,
+            batches(),
+            classification_loss,
+            steps=epochs * math.ceil(len(y_train) / BATCH),
+            lr=LORA_LR,
+            seed=seed,
+            progress=False,
+            autocast=bf16,
+        )
         label = "" if epochs == EPOCHS else f", {epochs} epochs"
-        record(f"LoRA r={r} on W_Q, W_V{label}", finetuning.accuracy(adapted, test_batch, y_test), lora.count_parameters(adapted)[0])
+        record(
+            f"LoRA r={r} on W_Q, W_V{label}",
+            finetuning.accuracy(adapted, test_batch, y_test),
+            lora.count_parameters(adapted)[0],
+        )
     return runs
 
 
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the seeds in ``runs`` (paired differences: both methods saw the seed's split)."""
     n = len(runs)
+
     def col(key: str) -> np.ndarray:
         return np.array([r[key] for r in runs.values()])
 
@@ -118,11 +149,18 @@ def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     one = np.concatenate([col("full fine-tuning") - frozen, col(f"LoRA r={LORA_R} on W_Q, W_V") - frozen])
     long_full = col(f"full fine-tuning, {LONG_EPOCHS} epochs") - frozen
     verdicts = {
-        "12.frozen_vs_tfidf": (bool((frozen - tf).min() > 0), f"frozen - TF-IDF {(frozen - tf).min():+.3f} to {(frozen - tf).max():+.3f}"),
-        "12.one_epoch": (bool(one.min() > -0.05 and one.max() < 0.01),
-                         f"one epoch (full or LoRA r={LORA_R}) - frozen {one.min():+.3f} to {one.max():+.3f}"),
-        "12.three_epochs": (bool(long_full.min() > -0.03),
-                            f"full, {LONG_EPOCHS} epochs - frozen {long_full.min():+.3f} to {long_full.max():+.3f}, mean {long_full.mean():+.3f}"),
+        "12.frozen_vs_tfidf": (
+            bool((frozen - tf).min() > 0),
+            f"frozen - TF-IDF {(frozen - tf).min():+.3f} to {(frozen - tf).max():+.3f}",
+        ),
+        "12.one_epoch": (
+            bool(one.min() > -0.05 and one.max() < 0.01),
+            f"one epoch (full or LoRA r={LORA_R}) - frozen {one.min():+.3f} to {one.max():+.3f}",
+        ),
+        "12.three_epochs": (
+            bool(long_full.min() > -0.03),
+            f"full, {LONG_EPOCHS} epochs - frozen {long_full.min():+.3f} to {long_full.max():+.3f}, mean {long_full.mean():+.3f}",
+        ),
     }
     if n >= MAJORITY_FROM:
         verdicts["12.three_epochs_mean"] = (bool(long_full.mean() > 0), f"mean {long_full.mean():+.3f} over {n} seeds")

@@ -36,17 +36,43 @@ from flowlib.tokenizers import PAD, WordTokenizer
 from flowlib.training import seed_everything, train
 
 NAME = "flow_pipeline"
-QUICK = True                                        # about 15 s a seed on one core
-SUBJECTS = ["the film", "the food", "the hotel", "the service", "the book",
-            "the trip", "my day", "the show", "the game", "the class"]
-STRENGTH = {"excellent": 1.0, "great": 0.9, "lovely": 0.8, "good": 0.6, "nice": 0.5, "decent": 0.4, "fine": 0.3, "okay": 0.2,
-            "awful": -1.0, "terrible": -0.9, "horrible": -0.8, "bad": -0.6, "poor": -0.5, "boring": -0.4, "dull": -0.3, "weak": -0.2}
+QUICK = True  # about 15 s a seed on one core
+SUBJECTS = [
+    "the film",
+    "the food",
+    "the hotel",
+    "the service",
+    "the book",
+    "the trip",
+    "my day",
+    "the show",
+    "the game",
+    "the class",
+]
+STRENGTH = {
+    "excellent": 1.0,
+    "great": 0.9,
+    "lovely": 0.8,
+    "good": 0.6,
+    "nice": 0.5,
+    "decent": 0.4,
+    "fine": 0.3,
+    "okay": 0.2,
+    "awful": -1.0,
+    "terrible": -0.9,
+    "horrible": -0.8,
+    "bad": -0.6,
+    "poor": -0.5,
+    "boring": -0.4,
+    "dull": -0.3,
+    "weak": -0.2,
+}
 CLAIMS = {
     "06.order": "the transformer beats the bag of words on the reviews on every seed",
     "06.twins": "on reviews whose twin is in the training set the bag of words is below a coin flip, with a mean "
-                "confidence below 0.7, on every seed",
+    "confidence below 0.7, on every seed",
     "06.table": "the tabular transformer is not better than logistic regression by more than two standard errors "
-                "of the test accuracy, on every seed",
+    "of the test accuracy, on every seed",
 }
 
 
@@ -112,15 +138,34 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
     for text, lab, _, _ in rows[:n_train]:
         bags.setdefault(tuple(sorted(text.split())), set()).add(lab)
     twin = torch.tensor([1 - lab in bags.get(tuple(sorted(text.split())), set()) for text, lab, _, _ in rows[n_train:]])
-    config = bert.BertConfig(vocab_size=tok.vocab_size, d_model=32, n_heads=2, n_layers=2, d_ff=64, max_len=16,
-                             dropout=0.0, pad_id=tok.pad_id)
+    config = bert.BertConfig(
+        vocab_size=tok.vocab_size,
+        d_model=32,
+        n_heads=2,
+        n_layers=2,
+        d_ff=64,
+        max_len=16,
+        dropout=0.0,
+        pad_id=tok.pad_id,
+    )
     out = {}
-    for name, make in (("bag", lambda: BagOfWords(tok.vocab_size)),
-                       ("transformer", lambda: bert.BertForSequenceClassification(config, n_outputs=2, pooling="mean"))):
+    for name, make in (
+        ("bag", lambda: BagOfWords(tok.vocab_size)),
+        ("transformer", lambda: bert.BertForSequenceClassification(config, n_outputs=2, pooling="mean")),
+    ):
         seed_everything(seed)
         model = make()
-        train(model, data.tensor_batches(ids, mask, label, batch_size=64, seed=seed), _classification_loss, steps=400, lr=3e-3,
-              device="cpu", seed=seed, progress=False, autocast=bf16)
+        train(
+            model,
+            data.tensor_batches(ids, mask, label, batch_size=64, seed=seed),
+            _classification_loss,
+            steps=400,
+            lr=3e-3,
+            device="cpu",
+            seed=seed,
+            progress=False,
+            autocast=bf16,
+        )
         with torch.no_grad():
             probs = F.softmax(model(test_ids, attention_mask=test_mask), dim=-1)
         correct = (probs.argmax(-1) == test_label).float()
@@ -137,8 +182,17 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
     Xt, Xv = (torch.tensor(a, dtype=torch.float32) for a in (X_train, X_test))
     seed_everything(seed)
     tabular = TabularTransformer(X.shape[1])
-    train(tabular, data.tensor_batches(Xt, torch.tensor(y_train), batch_size=64, seed=seed), lambda m, b: F.cross_entropy(m(b[0]), b[1]),
-          steps=150, lr=3e-3, device="cpu", seed=seed, progress=False, autocast=bf16)
+    train(
+        tabular,
+        data.tensor_batches(Xt, torch.tensor(y_train), batch_size=64, seed=seed),
+        lambda m, b: F.cross_entropy(m(b[0]), b[1]),
+        steps=150,
+        lr=3e-3,
+        device="cpu",
+        seed=seed,
+        progress=False,
+        autocast=bf16,
+    )
     with torch.no_grad():
         out["tabular_accuracy"] = (tabular(Xv).argmax(-1) == torch.tensor(y_test)).float().mean().item()
     out["n_table_test"] = len(y_test)
@@ -147,6 +201,7 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the seeds in ``runs``."""
+
     def col(key: str) -> np.ndarray:
         return np.array([r[key] for r in runs.values()])
 
@@ -155,11 +210,19 @@ def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     logistic, tabular, n = col("logistic_accuracy"), col("tabular_accuracy"), col("n_table_test")
     bound = logistic + 2 * np.sqrt(logistic * (1 - logistic) / n)
     return {
-        "06.order": (bool((transformer > bag).all()), f"bag {bag.min():.3f}-{bag.max():.3f}, transformer {transformer.min():.3f}-{transformer.max():.3f}"),
-        "06.twins": (bool((twins < 0.5).all() and (confidence < 0.7).all()),
-                     f"bag on reviews with a twin: accuracy {twins.min():.3f}-{twins.max():.3f}, confidence {confidence.min():.2f}-{confidence.max():.2f}"),
-        "06.table": (bool((tabular <= bound).all()), f"logistic {logistic[0]:.3f} (+2 s.e. {bound[0]:.3f}), tabular transformer "
-                                                      f"{tabular.min():.3f}-{tabular.max():.3f}"),
+        "06.order": (
+            bool((transformer > bag).all()),
+            f"bag {bag.min():.3f}-{bag.max():.3f}, transformer {transformer.min():.3f}-{transformer.max():.3f}",
+        ),
+        "06.twins": (
+            bool((twins < 0.5).all() and (confidence < 0.7).all()),
+            f"bag on reviews with a twin: accuracy {twins.min():.3f}-{twins.max():.3f}, confidence {confidence.min():.2f}-{confidence.max():.2f}",
+        ),
+        "06.table": (
+            bool((tabular <= bound).all()),
+            f"logistic {logistic[0]:.3f} (+2 s.e. {bound[0]:.3f}), tabular transformer "
+            f"{tabular.min():.3f}-{tabular.max():.3f}",
+        ),
     }
 
 

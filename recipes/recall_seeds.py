@@ -49,16 +49,16 @@ NAME = "recall"  # records checkpoints/recall_seeds.json
 CLAIMS = {
     "01.same_params": "the LSTM's width gives it the transformer's number of parameters (within 1%)",
     "01.seed_decides": "at 24 tokens and 200 steps the transformer fails on some seeds and the LSTM solves it on some: "
-                       "'the transformer learns it and the LSTM does not' is false",
+    "'the transformer learns it and the LSTM does not' is false",
     "01.flat_when_solved": "where a model solved the task (0.99 or more), its accuracy is flat across distance (bins < 0.05 apart)",
     "01.lstm_fails_alike": "where the LSTM failed, it failed about alike at every distance (bins < 0.1 apart)",
     "01.transformer_fails_far": "where the transformer failed, it did worse at the longest distances than at the "
-                                "shortest, on the mean over those seeds",
+    "shortest, on the mean over those seeds",
     "01.48_unsolved": "at 48 tokens neither model comes near solving it in 200 steps (all below 0.3); the LSTM stays "
-                      "at chance (below chance + 0.05)",
+    "at chance (below chance + 0.05)",
     "01.transformer_slower": "on one CPU thread a transformer step takes longer than an LSTM step",
     "01.equal_time": f"given the transformer's wall-clock time ({EQUAL_TIME_STEPS} steps) the LSTM does at least as well "
-                     "as the transformer with its 200 (within 0.01), on every seed",
+    "as the transformer with its 200 (within 0.01), on every seed",
 }
 
 
@@ -71,8 +71,17 @@ def make_model(name: str, vocab: int, length: int, seed: int) -> torch.nn.Module
     width = lstm_width(vocab, length) if name == "LSTM" else D_MODEL
     seed_everything(seed)
     if name == "transformer":
-        return GPT(GPTConfig(vocab_size=vocab, block_size=length, n_layers=2, n_heads=4,
-                             d_model=D_MODEL, d_ff=2 * D_MODEL, positions="rotary"))
+        return GPT(
+            GPTConfig(
+                vocab_size=vocab,
+                block_size=length,
+                n_layers=2,
+                n_heads=4,
+                d_model=D_MODEL,
+                d_ff=2 * D_MODEL,
+                positions="rotary",
+            )
+        )
     return LSTMBaseline(vocab, d_model=width)
 
 
@@ -98,22 +107,42 @@ def run(name: str, length: int, seed: int, steps: int, bf16: bool = False) -> di
     train_data = recall_task(20000, length=length, seed=0)
     test_data = recall_task(2000, length=length, seed=1)
     model = make_model(name, len(train_data.tokenizer), length, seed)
-    history = train(model, tensor_batches(train_data.inputs, train_data.targets, batch_size=BATCH, seed=seed),
-                    last_token_loss, steps=steps, lr=LR[name], seed=seed, progress=False, eval_every=steps, autocast=bf16)
+    history = train(
+        model,
+        tensor_batches(train_data.inputs, train_data.targets, batch_size=BATCH, seed=seed),
+        last_token_loss,
+        steps=steps,
+        lr=LR[name],
+        seed=seed,
+        progress=False,
+        eval_every=steps,
+        autocast=bf16,
+    )
     device = next(model.parameters()).device
     with torch.no_grad():
         correct = (model(test_data.inputs.to(device))[:, -1].argmax(-1).cpu() == test_data.targets).float()
     d, edges = test_data.distances, bin_edges(length)
-    bins = {f"bin{i}": round(correct[(d >= lo) & (d < hi)].mean().item(), 4) for i, (lo, hi) in enumerate(pairwise(edges))}
-    return {"accuracy": round(correct.mean().item(), 4), **bins, "seconds": round(history.seconds, 2), "params": n_params(model),
-            "steps": steps}
+    bins = {
+        f"bin{i}": round(correct[(d >= lo) & (d < hi)].mean().item(), 4) for i, (lo, hi) in enumerate(pairwise(edges))
+    }
+    return {
+        "accuracy": round(correct.mean().item(), 4),
+        **bins,
+        "seconds": round(history.seconds, 2),
+        "params": n_params(model),
+        "steps": steps,
+    }
 
 
 def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
     """One seed: ``"{model}{length}.{metric}"`` for LSTM/transformer at 24 and 48 tokens and
     ``"lstm24_equal_time.{metric}"``, with metric accuracy, bin0..bin3, seconds, params, steps."""
     torch.set_num_threads(1)
-    runs = {f"{name.lower()}{length}": run(name, length, seed, STEPS, bf16) for length in (24, 48) for name in ("LSTM", "transformer")}
+    runs = {
+        f"{name.lower()}{length}": run(name, length, seed, STEPS, bf16)
+        for length in (24, 48)
+        for name in ("LSTM", "transformer")
+    }
     runs["lstm24_equal_time"] = run("LSTM", 24, seed, EQUAL_TIME_STEPS, bf16)
     return {f"{key}.{metric}": value for key, metrics in runs.items() for metric, value in metrics.items()}
 
@@ -140,21 +169,37 @@ def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     if len(rs) >= 4:
         out["01.seed_decides"] = (bool(failed["transformer"]) and bool(solved["lstm"]), counts)
     flat = [spread(r, f"{m}24") for m in solved for r in solved[m]]
-    out["01.flat_when_solved"] = (all(f < 0.05 for f in flat), f"largest bin spread of {len(flat)} solved runs {max(flat, default=0):.3f}")
+    out["01.flat_when_solved"] = (
+        all(f < 0.05 for f in flat),
+        f"largest bin spread of {len(flat)} solved runs {max(flat, default=0):.3f}",
+    )
     alike = [spread(r, "lstm24") for r in failed["lstm"]]
-    out["01.lstm_fails_alike"] = (all(f < 0.1 for f in alike), f"largest bin spread of {len(alike)} failed LSTM runs {max(alike, default=0):.3f}")
+    out["01.lstm_fails_alike"] = (
+        all(f < 0.1 for f in alike),
+        f"largest bin spread of {len(alike)} failed LSTM runs {max(alike, default=0):.3f}",
+    )
     if len(failed["transformer"]) >= 2:
         lowest = min(r["transformer24.accuracy"] for r in failed["transformer"])
-        drop = statistics.mean(r["transformer24.bin0"] - r[f"transformer24.bin{N_BINS - 1}"] for r in failed["transformer"])
-        out["01.transformer_fails_far"] = (drop > 0, f"{len(failed['transformer'])} failed runs (lowest accuracy {lowest:.3f}): "
-                                           f"shortest minus longest distances {drop:+.3f} on their mean")
+        drop = statistics.mean(
+            r["transformer24.bin0"] - r[f"transformer24.bin{N_BINS - 1}"] for r in failed["transformer"]
+        )
+        out["01.transformer_fails_far"] = (
+            drop > 0,
+            f"{len(failed['transformer'])} failed runs (lowest accuracy {lowest:.3f}): "
+            f"shortest minus longest distances {drop:+.3f} on their mean",
+        )
     long = {m: max(r[f"{m}48.accuracy"] for r in rs) for m in ("lstm", "transformer")}
-    out["01.48_unsolved"] = (max(long.values()) < 0.3 and long["lstm"] < CHANCE + 0.05,
-                             f"best at 48 tokens: LSTM {long['lstm']:.3f}, transformer {long['transformer']:.3f} (chance {CHANCE:.3f})")
+    out["01.48_unsolved"] = (
+        max(long.values()) < 0.3 and long["lstm"] < CHANCE + 0.05,
+        f"best at 48 tokens: LSTM {long['lstm']:.3f}, transformer {long['transformer']:.3f} (chance {CHANCE:.3f})",
+    )
     ratios = [r["transformer24.seconds"] / r["lstm24.seconds"] for r in rs]
     out["01.transformer_slower"] = (min(ratios) > 1, f"step-time ratio {min(ratios):.2f}-{max(ratios):.2f}")
     margins = [r["lstm24_equal_time.accuracy"] - r["transformer24.accuracy"] for r in rs]
-    out["01.equal_time"] = (min(margins) >= -0.01, f"LSTM minus transformer accuracy {min(margins):+.3f} to {max(margins):+.3f}")
+    out["01.equal_time"] = (
+        min(margins) >= -0.01,
+        f"LSTM minus transformer accuracy {min(margins):+.3f} to {max(margins):+.3f}",
+    )
     return out
 
 

@@ -52,9 +52,13 @@ def load_seeds(name: str) -> dict[int, dict[str, float]]:
     return {int(seed): numbers for seed, numbers in json.loads(seeds_path(name).read_text())["seeds"].items()}
 
 
-def run_recipe(name: str, measure: Callable[..., dict[str, float]],
-               judge: Callable[[dict[int, dict[str, float]]], dict[str, tuple[bool, str]]],
-               default_seeds: str, threads: int = 1) -> None:
+def run_recipe(
+    name: str,
+    measure: Callable[..., dict[str, float]],
+    judge: Callable[[dict[int, dict[str, float]]], dict[str, tuple[bool, str]]],
+    default_seeds: str,
+    threads: int = 1,
+) -> None:
     """The command line of a seeded recipe: measure the seeds, print the verdicts, record them."""
     parser = argparse.ArgumentParser(description=f"record {name}'s numbers over seeds")
     parser.add_argument("--seeds", default=default_seeds, help=f"e.g. 0-7 or 0,3,9 (default {default_seeds})")
@@ -67,7 +71,12 @@ def run_recipe(name: str, measure: Callable[..., dict[str, float]],
         print(f"seed {seed}: {runs[seed]}", flush=True)
     for claim, (held, numbers) in judge(runs).items():
         print(f"{claim}: {'held' if held else 'FAILED'} ({numbers})")
-    record = {"seeds": {str(seed): numbers for seed, numbers in runs.items()}, "machine": machine(),
-              "torch": torch.__version__, "threads": threads, "seconds": round(time.perf_counter() - start, 1)}
+    record = {
+        "seeds": {str(seed): numbers for seed, numbers in runs.items()},
+        "machine": machine(),
+        "torch": torch.__version__,
+        "threads": threads,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
     args.out.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.out} in {record['seconds']:.0f} s")

@@ -24,19 +24,19 @@ from flowlib import data
 from flowlib.tokenizers import UNK, WordPieceTokenizer, WordTokenizer
 
 NAME = "tokenization_splits"
-QUICK = True                                        # about 3 s a split
+QUICK = True  # about 3 s a split
 SIZES = (256, 500, 1000, 2000, 4000, 8000)
-MAJORITY_FROM = 8                                   # "depends on the split" is judged from this many splits on
+MAJORITY_FROM = 8  # "depends on the split" is judged from this many splits on
 CLAIMS = {
     "08.bpe_lengths": "BPE-8000 needs 0.2-0.3 of the characters' tokens and 3.5-5x fewer than bytes (BPE 256); "
-                      "each larger BPE vocabulary shortens the held-out text",
+    "each larger BPE vocabulary shortens the held-out text",
     "08.oov": "the word vocabulary misses held-out words on every split, the byte-level BPE round trip is exact",
     "08.wordpiece_500": "at 500 tokens WordPiece needs fewer tokens than BPE on every split",
     "08.wordpiece_1000_4000": "from 1,000 to 4,000 tokens WordPiece and BPE stay within 25% of each other's length",
     "08.wordpiece_depends": "at 2,000 tokens which of WordPiece and BPE is shorter depends on the split",
     "08.minilm": "MiniLM's WordPiece (30,522 pieces) needs more tokens than BPE-8000 on every split",
     "08.wordpiece_is_bpe": "WordPieceTrainer's vocabulary of 2,000 is BpeTrainer's with the '##' prefix, but for "
-                           "fewer than 2% of the tokens",
+    "fewer than 2% of the tokens",
 }
 
 
@@ -56,7 +56,9 @@ def train_tokenizer(kind: str, texts: list[str], vocab_size: int) -> Tokenizer:
         tok = Tokenizer(hf_models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        )
     else:
         tok = Tokenizer(hf_models.WordPiece(unk_token="[UNK]"))
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -70,8 +72,12 @@ def train_bpe_hashes(texts: list[str], vocab_size: int) -> Tokenizer:
     """``BpeTrainer`` on WordPiece's words (``BertPreTokenizer``), '##' marking a piece inside a word."""
     tok = Tokenizer(hf_models.BPE(unk_token="[UNK]", continuing_subword_prefix="##"))
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["[UNK]"],
-                                                       continuing_subword_prefix="##", show_progress=False))
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=["[UNK]"], continuing_subword_prefix="##", show_progress=False
+        ),
+    )
     return tok
 
 
@@ -101,6 +107,7 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the splits in ``runs``."""
     n = len(runs)
+
     def col(key: str) -> np.ndarray:
         return np.array([r[key] for r in runs.values()])
 
@@ -109,25 +116,46 @@ def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     ratio = {s: col(f"WordPiece_{s}") / col(f"BPE_{s}") for s in SIZES[1:5]}
     middle = np.concatenate([ratio[s] for s in (1000, 2000, 4000)])
     verdicts = {
-        "08.bpe_lengths": (bool((0.2 < chars).all() and (chars < 0.3).all() and (3.5 < bytes_ratio).all() and (bytes_ratio < 5).all()) and shorter,
-                           f"BPE-8000 / characters {chars.min():.3f}-{chars.max():.3f}, bytes / BPE-8000 "
-                           f"{bytes_ratio.min():.2f}-{bytes_ratio.max():.2f}, shorter at each size on every split: {shorter}"),
-        "08.oov": (bool((col("word_oov_share") > 0).all() and (col("bpe_round_trip_exact") == 1).all()),
-                   f"word OOV {col('word_oov_share').min():.1%}-{col('word_oov_share').max():.1%}, "
-                   f"round trip exact on {int(col('bpe_round_trip_exact').sum())} of {n}"),
-        "08.wordpiece_500": (bool((ratio[500] < 1).all()), f"WordPiece / BPE at 500: {ratio[500].min():.3f}-{ratio[500].max():.3f}"),
-        "08.wordpiece_1000_4000": (bool((abs(middle - 1) < 0.25).all()), "WordPiece / BPE: " + ", ".join(
-            f"{s}: {ratio[s].min():.3f}-{ratio[s].max():.3f} (WordPiece shorter on {(ratio[s] < 1).sum()} of {n})" for s in (1000, 2000, 4000))),
-        "08.minilm": (bool((col("MiniLM") > col("BPE_8000")).all()),
-                      f"MiniLM / BPE-8000 {(col('MiniLM') / col('BPE_8000')).min():.2f}-{(col('MiniLM') / col('BPE_8000')).max():.2f}"),
-        "08.wordpiece_is_bpe": (bool((col("wordpiece_not_bpe_2000") < 0.02).all()),
-                                f"share of WordPiece-2000's tokens not in BpeTrainer's: {col('wordpiece_not_bpe_2000').min():.2%}-"
-                                f"{col('wordpiece_not_bpe_2000').max():.2%}"),
+        "08.bpe_lengths": (
+            bool((0.2 < chars).all() and (chars < 0.3).all() and (3.5 < bytes_ratio).all() and (bytes_ratio < 5).all())
+            and shorter,
+            f"BPE-8000 / characters {chars.min():.3f}-{chars.max():.3f}, bytes / BPE-8000 "
+            f"{bytes_ratio.min():.2f}-{bytes_ratio.max():.2f}, shorter at each size on every split: {shorter}",
+        ),
+        "08.oov": (
+            bool((col("word_oov_share") > 0).all() and (col("bpe_round_trip_exact") == 1).all()),
+            f"word OOV {col('word_oov_share').min():.1%}-{col('word_oov_share').max():.1%}, "
+            f"round trip exact on {int(col('bpe_round_trip_exact').sum())} of {n}",
+        ),
+        "08.wordpiece_500": (
+            bool((ratio[500] < 1).all()),
+            f"WordPiece / BPE at 500: {ratio[500].min():.3f}-{ratio[500].max():.3f}",
+        ),
+        "08.wordpiece_1000_4000": (
+            bool((abs(middle - 1) < 0.25).all()),
+            "WordPiece / BPE: "
+            + ", ".join(
+                f"{s}: {ratio[s].min():.3f}-{ratio[s].max():.3f} (WordPiece shorter on {(ratio[s] < 1).sum()} of {n})"
+                for s in (1000, 2000, 4000)
+            ),
+        ),
+        "08.minilm": (
+            bool((col("MiniLM") > col("BPE_8000")).all()),
+            f"MiniLM / BPE-8000 {(col('MiniLM') / col('BPE_8000')).min():.2f}-{(col('MiniLM') / col('BPE_8000')).max():.2f}",
+        ),
+        "08.wordpiece_is_bpe": (
+            bool((col("wordpiece_not_bpe_2000") < 0.02).all()),
+            f"share of WordPiece-2000's tokens not in BpeTrainer's: {col('wordpiece_not_bpe_2000').min():.2%}-"
+            f"{col('wordpiece_not_bpe_2000').max():.2%}",
+        ),
     }
-    if n >= MAJORITY_FROM:                          # from fewer splits "depends on the split" is undecided: left out
-        verdicts["08.wordpiece_depends"] = (bool(0 < (ratio[2000] < 1).sum() < n),
-                                            f"WordPiece shorter at 2,000 on {(ratio[2000] < 1).sum()} of {n} splits")
+    if n >= MAJORITY_FROM:  # from fewer splits "depends on the split" is undecided: left out
+        verdicts["08.wordpiece_depends"] = (
+            bool(0 < (ratio[2000] < 1).sum() < n),
+            f"WordPiece shorter at 2,000 on {(ratio[2000] < 1).sum()} of {n} splits",
+        )
     return verdicts
+
 
 if __name__ == "__main__":
     from seeded import run_recipe

@@ -33,24 +33,24 @@ from flowlib.tokenizers import CharTokenizer
 from flowlib.training import mean_loss, seed_everything, warmup_cosine
 
 NAME = "training_dynamics"
-QUICK = True                                        # about 5 s a seed on one core
+QUICK = True  # about 5 s a seed on one core
 BLOCK, BATCH, STEPS, LONG_STEPS = 32, 16, 80, 320
 SWEEP = {"adamw": (1e-3, 3e-3, 1e-2, 3e-2, 1e-1), "sgd": (0.1, 0.3, 1.0, 3.0)}
 BEST = {"adamw": 1e-2, "sgd": 0.3}
 WARM_LR, WARM_STEPS, WARMUP = 0.1, 40, 8
-MAJORITY_FROM = 8                                   # claims about "most seeds" or a mean: judged from this many seeds on
+MAJORITY_FROM = 8  # claims about "most seeds" or a mean: judged from this many seeds on
 CLAIMS = {
     "09.sgd_vs_adamw_80": "after 80 steps SGD with momentum (lr 0.3) and AdamW (lr 0.01) end close: SGD minus AdamW "
-                          "between -0.35 and +0.15 nats of held-out loss on every seed",
+    "between -0.35 and +0.15 nats of held-out loss on every seed",
     "09.sgd_lower_80": "after 80 steps SGD ends lower than AdamW on most seeds",
     "09.sgd_vs_adamw_320": "after 320 steps SGD minus AdamW is above -0.15 nats on every seed",
     "09.adamw_lower_320": "after 320 steps AdamW ends lower than SGD on most seeds",
     "09.sweep": "on every seed SGD at 3 ends worse than at 0.3 or diverges",
     "09.adamw_best_inside": "on most seeds AdamW's best rate lies inside the sweep (neither 0.001 nor 0.1)",
     "09.warmup": "at lr 0.1 the loss rises more in the first 20 steps without warm-up than with 8 warm-up steps, "
-                 "on the mean over seeds",
+    "on the mean over seeds",
     "09.clipping": "SGD at lr 1 with clipping trains (held-out loss below 3.5) and AdamW at 0.01 has a gradient norm "
-                   "above 1 on fewer than 30% of its steps, on every seed",
+    "above 1 on fewer than 30% of its steps, on every seed",
     "09.no_clipping": "SGD at lr 1 without clipping diverges on most seeds",
 }
 
@@ -61,23 +61,34 @@ _val_batches = list(itertools.islice(data.lm_batches(_val_ids, BLOCK, 64, seed=1
 
 
 def _lm_loss(model, batch):
-    x, y = batch                                    # (batch, time) ids and next ids
+    x, y = batch  # (batch, time) ids and next ids
     return F.cross_entropy(model(x).flatten(0, 1), y.flatten())
 
 
 def _optimizer(name: str, model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    groups = [{"params": [p for p in model.parameters() if p.ndim >= 2], "weight_decay": 0.01},
-              {"params": [p for p in model.parameters() if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [
+        {"params": [p for p in model.parameters() if p.ndim >= 2], "weight_decay": 0.01},
+        {"params": [p for p in model.parameters() if p.ndim < 2], "weight_decay": 0.0},
+    ]
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), fused=True)
     return torch.optim.SGD(groups, lr=lr, momentum=0.9)
 
 
-def run(optimizer: str, lr: float, seed: int, steps: int = STEPS, warmup_steps: int | None = None,
-        clip_norm: float | None = 1.0, bf16: bool = False) -> dict:
+def run(
+    optimizer: str,
+    lr: float,
+    seed: int,
+    steps: int = STEPS,
+    warmup_steps: int | None = None,
+    clip_norm: float | None = 1.0,
+    bf16: bool = False,
+) -> dict:
     """One seeded run: its training losses, gradient norms (before clipping) and held-out loss (NaN if it diverged)."""
     seed_everything(seed)
-    model = models.GPT(models.GPTConfig(vocab_size=_tok.vocab_size, block_size=BLOCK, n_layers=1, n_heads=2, d_model=32))
+    model = models.GPT(
+        models.GPTConfig(vocab_size=_tok.vocab_size, block_size=BLOCK, n_layers=1, n_heads=2, d_model=32)
+    )
     batches = data.lm_batches(_train_ids, BLOCK, BATCH, seed=seed)
     warmup_steps = max(1, steps // 20) if warmup_steps is None else warmup_steps
     opt = _optimizer(optimizer, model, lr)
@@ -95,7 +106,11 @@ def run(optimizer: str, lr: float, seed: int, steps: int = STEPS, warmup_steps: 
         opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
     finite = all(math.isfinite(v) and v < 20 for v in losses)
-    return {"losses": losses, "grad_norms": norms, "val": mean_loss(model, _lm_loss, _val_batches) if finite else math.nan}
+    return {
+        "losses": losses,
+        "grad_norms": norms,
+        "val": mean_loss(model, _lm_loss, _val_batches) if finite else math.nan,
+    }
 
 
 def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
@@ -119,37 +134,63 @@ def measure(seed: int, *, bf16: bool = False) -> dict[str, float]:
 def judge(runs: dict[int, dict[str, float]]) -> dict[str, tuple[bool, str]]:
     """Each claim of CLAIMS against the seeds in ``runs``; those about most seeds or a mean only from MAJORITY_FROM seeds on."""
     n = len(runs)
+
     def col(key: str) -> np.ndarray:
         return np.array([r[key] for r in runs.values()], dtype=float)
 
     gap80, gap320 = col("gap_80"), col("gap_320")
-    adamw = np.stack([col(f"adamw_lr{lr:g}") for lr in SWEEP["adamw"]])        # (rates, seeds)
+    adamw = np.stack([col(f"adamw_lr{lr:g}") for lr in SWEEP["adamw"]])  # (rates, seeds)
     inside = [0 < int(np.argmin(adamw[:, s])) < len(SWEEP["adamw"]) - 1 for s in range(n)]
     sgd_worse = np.nan_to_num(col("sgd_lr3"), nan=np.inf) > col("sgd_lr0.3")
     rise0, rise8 = col("rise_warmup0"), col(f"rise_warmup{WARMUP}")
     diverged, share, clipped = np.isnan(col("sgd_lr1_noclip")), col("adamw_share_above_1"), col("sgd_lr1")
     verdicts = {
-        "09.sgd_vs_adamw_80": (bool((gap80 > -0.35).all() and (gap80 < 0.15).all()),
-                               f"SGD - AdamW at 80 steps: {gap80.min():+.3f} to {gap80.max():+.3f}, mean {gap80.mean():+.3f}"),
-        "09.sgd_vs_adamw_320": (bool((gap320 > -0.15).all()),
-                                f"SGD - AdamW at 320 steps: {gap320.min():+.3f} to {gap320.max():+.3f}, mean {gap320.mean():+.3f}"),
-        "09.sweep": (bool(sgd_worse.all()), f"SGD at 3 worse than at 0.3 on {sgd_worse.sum()} of {n} "
-                                             f"(diverged on {np.isnan(col('sgd_lr3')).sum()})"),
-        "09.clipping": (bool((clipped < 3.5).all() and (share < 0.3).all()),
-                        f"SGD lr 1 clipped: held-out loss {clipped.min():.3f} to {clipped.max():.3f}; "
-                        f"AdamW's share of steps above 1: {share.min():.0%} to {share.max():.0%}"),
+        "09.sgd_vs_adamw_80": (
+            bool((gap80 > -0.35).all() and (gap80 < 0.15).all()),
+            f"SGD - AdamW at 80 steps: {gap80.min():+.3f} to {gap80.max():+.3f}, mean {gap80.mean():+.3f}",
+        ),
+        "09.sgd_vs_adamw_320": (
+            bool((gap320 > -0.15).all()),
+            f"SGD - AdamW at 320 steps: {gap320.min():+.3f} to {gap320.max():+.3f}, mean {gap320.mean():+.3f}",
+        ),
+        "09.sweep": (
+            bool(sgd_worse.all()),
+            f"SGD at 3 worse than at 0.3 on {sgd_worse.sum()} of {n} (diverged on {np.isnan(col('sgd_lr3')).sum()})",
+        ),
+        "09.clipping": (
+            bool((clipped < 3.5).all() and (share < 0.3).all()),
+            f"SGD lr 1 clipped: held-out loss {clipped.min():.3f} to {clipped.max():.3f}; "
+            f"AdamW's share of steps above 1: {share.min():.0%} to {share.max():.0%}",
+        ),
     }
     if n >= MAJORITY_FROM:
-        verdicts.update({
-            "09.adamw_best_inside": (sum(inside) > n / 2, f"AdamW's best rate inside the sweep on {sum(inside)} of {n}"),
-            "09.sgd_lower_80": (bool((gap80 < 0).sum() > n / 2), f"SGD lower after 80 steps on {(gap80 < 0).sum()} of {n}"),
-            "09.adamw_lower_320": (bool((gap320 > 0).sum() > n / 2), f"AdamW lower after 320 steps on {(gap320 > 0).sum()} of {n}"),
-            "09.warmup": (bool(rise0.mean() > rise8.mean()),
-                          f"mean rise {rise0.mean():.2f} without warm-up, {rise8.mean():.2f} with; above 0.3 nats on "
-                          f"{(rise0 > 0.3).sum()} and {(rise8 > 0.3).sum()} of {n}"),
-            "09.no_clipping": (bool(diverged.sum() > n / 2), f"SGD lr 1 unclipped diverged on {diverged.sum()} of {n}"),
-        })
+        verdicts.update(
+            {
+                "09.adamw_best_inside": (
+                    sum(inside) > n / 2,
+                    f"AdamW's best rate inside the sweep on {sum(inside)} of {n}",
+                ),
+                "09.sgd_lower_80": (
+                    bool((gap80 < 0).sum() > n / 2),
+                    f"SGD lower after 80 steps on {(gap80 < 0).sum()} of {n}",
+                ),
+                "09.adamw_lower_320": (
+                    bool((gap320 > 0).sum() > n / 2),
+                    f"AdamW lower after 320 steps on {(gap320 > 0).sum()} of {n}",
+                ),
+                "09.warmup": (
+                    bool(rise0.mean() > rise8.mean()),
+                    f"mean rise {rise0.mean():.2f} without warm-up, {rise8.mean():.2f} with; above 0.3 nats on "
+                    f"{(rise0 > 0.3).sum()} and {(rise8 > 0.3).sum()} of {n}",
+                ),
+                "09.no_clipping": (
+                    bool(diverged.sum() > n / 2),
+                    f"SGD lr 1 unclipped diverged on {diverged.sum()} of {n}",
+                ),
+            }
+        )
     return verdicts
+
 
 if __name__ == "__main__":
     from seeded import run_recipe

@@ -28,9 +28,19 @@ WINDOW = (1400, 1000)
 # Chromium as root in a container, offline: no sandbox (it needs user namespaces), no GPU, no
 # shared-memory limits, and none of the calls home a fresh profile makes.
 FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--hide-scrollbars", "--force-device-scale-factor=1",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
     f"--window-size={WINDOW[0]},{WINDOW[1]}",
 )
 
@@ -40,8 +50,10 @@ def require_chromium() -> None:
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
     if not missing:
         return
-    reason = (f"headless Chromium is not installed here ({', '.join(missing)} missing); "
-              "Debian's `chromium` and `chromium-driver` packages provide them (`.ci/run` installs them as root)")
+    reason = (
+        f"headless Chromium is not installed here ({', '.join(missing)} missing); "
+        "Debian's `chromium` and `chromium-driver` packages provide them (`.ci/run` installs them as root)"
+    )
     can_install = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")
     if os.environ.get("CI") and can_install:
         pytest.fail(f"{reason}, but this CI run could have installed them")

@@ -28,20 +28,20 @@ from typing import Any, Callable
 LESSON = "02_self_attention"
 FULL = 9.0
 
-SOFTMAX = '''def softmax(x, axis=-1):
+SOFTMAX = """def softmax(x, axis=-1):
     x = np.asarray(x, dtype=float)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)'''
+    return e / e.sum(axis=axis, keepdims=True)"""
 QUIZ = 'answer_scaling = "B"'
-SDPA = '''def scaled_dot_product_attention(Q, K, V, mask=None):
+SDPA = """def scaled_dot_product_attention(Q, K, V, mask=None):
     Q, K, V = (np.asarray(a, dtype=float) for a in (Q, K, V))
     scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
     if mask is not None:
         scores = np.where(np.asarray(mask, dtype=bool), scores, -np.inf)
     weights = softmax(scores, axis=-1)
-    return weights @ V, weights'''
-CAUSAL = '''def causal_mask(T):
-    return np.tril(np.ones((T, T), dtype=bool))'''
+    return weights @ V, weights"""
+CAUSAL = """def causal_mask(T):
+    return np.tril(np.ones((T, T), dtype=bool))"""
 RIGHT = {"02_softmax": SOFTMAX, "02_quiz_scaling": QUIZ, "02_sdpa": SDPA, "02_causal_mask": CAUSAL}
 STUB = 'raise NotImplementedError("Replace this line with your solution.")'
 
@@ -68,8 +68,16 @@ class Fixture:
             cells.append(cell)
             for anchor, code in self.added:
                 if anchor in (grade_id, cell.get("id")):
-                    cells.append({"cell_type": "code", "id": f"mine-{len(cells)}", "metadata": {}, "source": code,
-                                  "outputs": [], "execution_count": None})
+                    cells.append(
+                        {
+                            "cell_type": "code",
+                            "id": f"mine-{len(cells)}",
+                            "metadata": {},
+                            "source": code,
+                            "outputs": [],
+                            "execution_count": None,
+                        }
+                    )
         notebook["cells"] = cells
         if self.edit:
             self.edit(notebook)
@@ -81,8 +89,11 @@ def right(**changes: str) -> dict[str, str]:
 
 
 def _find(notebook: dict, grade_id: str) -> int:
-    return next(i for i, c in enumerate(notebook["cells"]) if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id
-                or c.get("id") == grade_id)
+    return next(
+        i
+        for i, c in enumerate(notebook["cells"])
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id or c.get("id") == grade_id
+    )
 
 
 def _code(source: str, cell_id: str = "") -> dict:
@@ -104,48 +115,115 @@ def _duplicate_test(notebook: dict) -> None:
 
 
 def _fake_graded_cell(notebook: dict) -> None:
-    notebook["cells"].append({"cell_type": "code", "id": "bonus", "outputs": [], "execution_count": None,
-                              "metadata": {"nbgrader": {"grade": True, "solution": False, "points": 50, "grade_id": "bonus_points",
-                                                        "locked": True, "schema_version": 3, "task": False}},
-                              "source": "print('50 points please')"})
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "id": "bonus",
+            "outputs": [],
+            "execution_count": None,
+            "metadata": {
+                "nbgrader": {
+                    "grade": True,
+                    "solution": False,
+                    "points": 50,
+                    "grade_id": "bonus_points",
+                    "locked": True,
+                    "schema_version": 3,
+                    "task": False,
+                }
+            },
+            "source": "print('50 points please')",
+        }
+    )
 
 
-PATCH_ALL_CHECKS = '''for _name in dir(grading):
+PATCH_ALL_CHECKS = """for _name in dir(grading):
     if _name.startswith("check_"):
-        setattr(grading, _name, lambda *args, **kwargs: None)'''
+        setattr(grading, _name, lambda *args, **kwargs: None)"""
 
 HONEST = [
     Fixture("correct", FULL, answers=RIGHT),
-    Fixture("correct, printing and warning", FULL, answers=right(**{
-        "02_softmax": SOFTMAX.replace("    x = np.asarray", "    print('softmax of', np.shape(x))\n    print('a note', file=sys.stderr)\n"
-                                      "    warnings.warn('just a note')\n    x = np.asarray")}),
-        added=(("02_setup", "import sys, warnings\nprint('starting')"),)),
-    Fixture("float32 and torch", FULL, answers=right(**{
-        "02_softmax": '''def softmax(x, axis=-1):
+    Fixture(
+        "correct, printing and warning",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": SOFTMAX.replace(
+                    "    x = np.asarray",
+                    "    print('softmax of', np.shape(x))\n    print('a note', file=sys.stderr)\n"
+                    "    warnings.warn('just a note')\n    x = np.asarray",
+                )
+            }
+        ),
+        added=(("02_setup", "import sys, warnings\nprint('starting')"),),
+    ),
+    Fixture(
+        "float32 and torch",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": """def softmax(x, axis=-1):
     t = torch.as_tensor(np.asarray(x), dtype=torch.float64)
     e = torch.exp(t - t.amax(dim=axis, keepdim=True))
-    return (e / e.sum(dim=axis, keepdim=True)).numpy()''',
-        "02_causal_mask": "def causal_mask(T):\n    return torch.ones(T, T).tril().bool()"})),
-    Fixture("loops and einsum", FULL, answers=right(**{
-        "02_sdpa": '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    return (e / e.sum(dim=axis, keepdim=True)).numpy()""",
+                "02_causal_mask": "def causal_mask(T):\n    return torch.ones(T, T).tril().bool()",
+            }
+        ),
+    ),
+    Fixture(
+        "loops and einsum",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": """def scaled_dot_product_attention(Q, K, V, mask=None):
     Q, K, V = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))
     scores = np.einsum("...qd,...kd->...qk", Q, K) / np.sqrt(Q.shape[-1])
     if mask is not None:
         scores = np.where(mask, scores, -np.inf)
     weights = softmax(scores)
-    return np.einsum("...qk,...kv->...qv", weights, V), weights''',
-        "02_causal_mask": '''def causal_mask(T):
+    return np.einsum("...qk,...kv->...qv", weights, V), weights""",
+                "02_causal_mask": """def causal_mask(T):
     m = np.zeros((T, T), dtype=bool)
     for i in range(T):
         for j in range(i + 1):
             m[i, j] = True
-    return m'''})),
-    Fixture("helpers in cells of their own", FULL, answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    return _normalise(np.exp(_shifted(x, axis)), axis)"}),
-            added=(("02_qkv", "def _shifted(x, axis):\n    x = np.asarray(x, dtype=float)\n    return x - x.max(axis=axis, keepdims=True)\n\n"
-                              "def _normalise(e, axis):\n    return e / e.sum(axis=axis, keepdims=True)"),)),
-    Fixture("draws random numbers", FULL, answers=right(**{"02_causal_mask": "def causal_mask(T):\n    torch.rand(3)\n    np.random.rand(5)\n    return np.tril(np.ones((T, T), dtype=bool))"})),
+    return m""",
+            }
+        ),
+    ),
+    Fixture(
+        "helpers in cells of their own",
+        FULL,
+        answers=right(
+            **{"02_softmax": "def softmax(x, axis=-1):\n    return _normalise(np.exp(_shifted(x, axis)), axis)"}
+        ),
+        added=(
+            (
+                "02_qkv",
+                "def _shifted(x, axis):\n    x = np.asarray(x, dtype=float)\n    return x - x.max(axis=axis, keepdims=True)\n\n"
+                "def _normalise(e, axis):\n    return e / e.sum(axis=axis, keepdims=True)",
+            ),
+        ),
+    ),
+    Fixture(
+        "draws random numbers",
+        FULL,
+        answers=right(
+            **{
+                "02_causal_mask": "def causal_mask(T):\n    torch.rand(3)\n    np.random.rand(5)\n    return np.tril(np.ones((T, T), dtype=bool))"
+            }
+        ),
+    ),
     Fixture("partly answered", 3.0, answers={"02_softmax": SOFTMAX, "02_quiz_scaling": QUIZ}),
-    Fixture("unstable softmax", 8.0, answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    e = np.exp(np.asarray(x, dtype=float))\n    return e / e.sum(axis=axis, keepdims=True)"})),
+    Fixture(
+        "unstable softmax",
+        8.0,
+        answers=right(
+            **{
+                "02_softmax": "def softmax(x, axis=-1):\n    e = np.exp(np.asarray(x, dtype=float))\n    return e / e.sum(axis=axis, keepdims=True)"
+            }
+        ),
+    ),
     Fixture("wrong quiz answer", 8.0, answers=right(**{"02_quiz_scaling": 'answer_scaling = "A"'})),
     Fixture("unanswered", 0.0),
 ]
@@ -158,71 +236,223 @@ HONEST = [
 SDPA_UNSCALED = SDPA.replace("/ np.sqrt(Q.shape[-1])", "")
 DISHONEST = [
     Fixture("patches every check, answers nothing", 0.0, {"tampering"}, added=(("02_setup", PATCH_ALL_CHECKS),)),
-    Fixture("replaces the grading module", 0.0, {"tampering"}, added=(("02_setup", "class _Yes:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\ngrading = _Yes()"),)),
+    Fixture(
+        "replaces the grading module",
+        0.0,
+        {"tampering"},
+        added=(
+            (
+                "02_setup",
+                "class _Yes:\n    def __getattr__(self, name):\n        return lambda *a, **k: None\ngrading = _Yes()",
+            ),
+        ),
+    ),
     # softmax 2 + quiz 1 + causal mask 1: its attention is unscaled, whatever check_close does in the kernel
-    Fixture("patches check_close in an answer", 4.0, {"tampering"},
-            answers=right(**{"02_sdpa": "grading.check_close = lambda *a, **k: None\n" + SDPA_UNSCALED})),
+    Fixture(
+        "patches check_close in an answer",
+        4.0,
+        {"tampering"},
+        answers=right(**{"02_sdpa": "grading.check_close = lambda *a, **k: None\n" + SDPA_UNSCALED}),
+    ),
     # the tests' reference is the grader's own flowlib: the kernel's copy is the learner's business
-    Fixture("patches flowlib's reference", 4.0, {"tampering"},
-            answers=right(**{"02_sdpa": SDPA_UNSCALED + "\nattention.scaled_dot_product_attention = lambda Q, K, V, mask=None: tuple(torch.tensor(a) for a in scaled_dot_product_attention(Q.numpy(), K.numpy(), V.numpy(), mask))"})),
+    Fixture(
+        "patches flowlib's reference",
+        4.0,
+        {"tampering"},
+        answers=right(
+            **{
+                "02_sdpa": SDPA_UNSCALED
+                + "\nattention.scaled_dot_product_attention = lambda Q, K, V, mask=None: tuple(torch.tensor(a) for a in scaled_dot_product_attention(Q.numpy(), K.numpy(), V.numpy(), mask))"
+            }
+        ),
+    ),
     # its softmax is exp(x), and its attention uses it: quiz 1 + causal mask 1
-    Fixture("patches torch.softmax", 2.0, {"tampering"},
-            answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    return np.exp(x)\ntorch.softmax = lambda t, dim: torch.tensor(softmax(t.numpy()))"})),
-    Fixture("patches numpy.allclose", 0.0, {"tampering"}, added=(("02_setup", "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True"),)),
-    Fixture("delegates softmax to torch", 7.0, {"delegation"},
-            answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    return torch.softmax(torch.tensor(np.asarray(x, dtype=float)), dim=axis).numpy()"})),
-    Fixture("delegates attention to flowlib", 4.0, {"delegation"},
-            answers=right(**{"02_sdpa": '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    Fixture(
+        "patches torch.softmax",
+        2.0,
+        {"tampering"},
+        answers=right(
+            **{
+                "02_softmax": "def softmax(x, axis=-1):\n    return np.exp(x)\ntorch.softmax = lambda t, dim: torch.tensor(softmax(t.numpy()))"
+            }
+        ),
+    ),
+    Fixture(
+        "patches numpy.allclose",
+        0.0,
+        {"tampering"},
+        added=(("02_setup", "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True"),),
+    ),
+    Fixture(
+        "delegates softmax to torch",
+        7.0,
+        {"delegation"},
+        answers=right(
+            **{
+                "02_softmax": "def softmax(x, axis=-1):\n    return torch.softmax(torch.tensor(np.asarray(x, dtype=float)), dim=axis).numpy()"
+            }
+        ),
+    ),
+    Fixture(
+        "delegates attention to flowlib",
+        4.0,
+        {"delegation"},
+        answers=right(
+            **{
+                "02_sdpa": """def scaled_dot_product_attention(Q, K, V, mask=None):
     out, w = attention.scaled_dot_product_attention(*(torch.tensor(np.asarray(a, dtype=float)) for a in (Q, K, V)),
                                                     mask=None if mask is None else torch.tensor(np.asarray(mask)))
-    return out.numpy(), w.numpy()'''})),
-    Fixture("delegates through scipy", 7.0, {"delegation"},
-            answers=right(**{"02_softmax": "from scipy.special import softmax as _library_softmax\n\ndef softmax(x, axis=-1):\n    return _library_softmax(np.asarray(x, dtype=float), axis=axis)"})),
-    Fixture("delegates in a helper cell", 7.0, {"delegation"}, answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    return _mine(x, axis)"}),
-            added=(("02_qkv", "def _mine(x, axis):\n    return F.softmax(torch.tensor(np.asarray(x, dtype=float)), dim=axis).numpy()"),)),
+    return out.numpy(), w.numpy()"""
+            }
+        ),
+    ),
+    Fixture(
+        "delegates through scipy",
+        7.0,
+        {"delegation"},
+        answers=right(
+            **{
+                "02_softmax": "from scipy.special import softmax as _library_softmax\n\ndef softmax(x, axis=-1):\n    return _library_softmax(np.asarray(x, dtype=float), axis=axis)"
+            }
+        ),
+    ),
+    Fixture(
+        "delegates in a helper cell",
+        7.0,
+        {"delegation"},
+        answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    return _mine(x, axis)"}),
+        added=(
+            (
+                "02_qkv",
+                "def _mine(x, axis):\n    return F.softmax(torch.tensor(np.asarray(x, dtype=float)), dim=axis).numpy()",
+            ),
+        ),
+    ),
     # the run sees torch.softmax called however it was looked up: softmax 0, the rest earned
-    Fixture("obfuscated delegation", 7.0, {"delegation", "tampering"},
-            answers=right(**{"02_softmax": "def softmax(x, axis=-1):\n    f = getattr(__import__('tor' + 'ch'), 'soft' + 'max')\n    return f(torch.tensor(np.asarray(x, dtype=float)), axis).numpy()"})),
-    Fixture("an object that equals everything", 0.0, {"tampering"}, answers={"02_softmax": '''class Anything(np.ndarray):
+    Fixture(
+        "obfuscated delegation",
+        7.0,
+        {"delegation", "tampering"},
+        answers=right(
+            **{
+                "02_softmax": "def softmax(x, axis=-1):\n    f = getattr(__import__('tor' + 'ch'), 'soft' + 'max')\n    return f(torch.tensor(np.asarray(x, dtype=float)), axis).numpy()"
+            }
+        ),
+    ),
+    Fixture(
+        "an object that equals everything",
+        0.0,
+        {"tampering"},
+        answers={
+            "02_softmax": """class Anything(np.ndarray):
     def __eq__(self, other):
         return True
 def softmax(x, axis=-1):
-    return np.zeros(np.shape(x)).view(Anything)''', "02_causal_mask": "def causal_mask(T):\n    return softmax(np.zeros((T, T)))"}),
+    return np.zeros(np.shape(x)).view(Anything)""",
+            "02_causal_mask": "def causal_mask(T):\n    return softmax(np.zeros((T, T)))",
+        },
+    ),
     # its values are read as plain bytes: the unstable softmax passes the 2 x 3 example, not the large logits
-    Fixture("an array subclass", 1.0, answers={"02_softmax": "class Mine(np.ndarray):\n    pass\ndef softmax(x, axis=-1):\n    x = np.asarray(x, dtype=float)\n    return (np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True)).view(Mine)"}),
-    Fixture("patches builtins", 0.0, {"tampering"}, added=(("02_setup", "import builtins\nbuiltins.isinstance = lambda *a: True"),)),
-    Fixture("installs a trace function", 0.0, {"tampering"}, added=(("02_setup", "import sys\nsys.settrace(lambda *a: None)"),)),
-    Fixture("installs an input transformer", 0.0, {"tampering"},
-            added=(("02_setup", "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),)),
+    Fixture(
+        "an array subclass",
+        1.0,
+        answers={
+            "02_softmax": "class Mine(np.ndarray):\n    pass\ndef softmax(x, axis=-1):\n    x = np.asarray(x, dtype=float)\n    return (np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True)).view(Mine)"
+        },
+    ),
+    Fixture(
+        "patches builtins",
+        0.0,
+        {"tampering"},
+        added=(("02_setup", "import builtins\nbuiltins.isinstance = lambda *a: True"),),
+    ),
+    Fixture(
+        "installs a trace function",
+        0.0,
+        {"tampering"},
+        added=(("02_setup", "import sys\nsys.settrace(lambda *a: None)"),),
+    ),
+    Fixture(
+        "installs an input transformer",
+        0.0,
+        {"tampering"},
+        added=(("02_setup", "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),),
+    ),
     # the sandbox has no solutions and a read-only flowlib: the answer cell fails before it defines
     # its function, so attention scores 0 and the rest is earned
-    Fixture("reads the solutions", 4.0, {"tampering"}, answers=right(**{"02_sdpa": "source = open('../../solutions/02_self_attention/02_self_attention.ipynb').read()\n" + SDPA})),
-    Fixture("writes into flowlib", 4.0, {"tampering"}, answers=right(**{"02_sdpa": "open('../../flowlib/grading.py', 'w').write('')\n" + SDPA})),
+    Fixture(
+        "reads the solutions",
+        4.0,
+        {"tampering"},
+        answers=right(
+            **{"02_sdpa": "source = open('../../solutions/02_self_attention/02_self_attention.ipynb').read()\n" + SDPA}
+        ),
+    ),
+    Fixture(
+        "writes into flowlib",
+        4.0,
+        {"tampering"},
+        answers=right(**{"02_sdpa": "open('../../flowlib/grading.py', 'w').write('')\n" + SDPA}),
+    ),
     # ipykernel's exit() need not end the kernel; either way the causal mask is never defined
     Fixture("exits the kernel", 8.0, answers=right(**{"02_causal_mask": "exit()"})),
     Fixture("kills the kernel", 8.0, {"kernel died"}, answers=right(**{"02_causal_mask": "import os\nos._exit(1)"})),
     Fixture("hangs", 8.0, {"timeout"}, answers=right(**{"02_causal_mask": "while True:\n    pass"})),
-    Fixture("hangs and ignores the interrupt", 8.0, {"timeout"},
-            answers=right(**{"02_causal_mask": "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass"})),
+    Fixture(
+        "hangs and ignores the interrupt",
+        8.0,
+        {"timeout"},
+        answers=right(
+            **{
+                "02_causal_mask": "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass"
+            }
+        ),
+    ),
     Fixture("eats memory", 8.0, answers=right(**{"02_causal_mask": "hog = np.ones(10**11)"})),
-    Fixture("fills the disk", 8.0, answers=right(**{"02_causal_mask": "for i in range(100):\n    np.save(f'junk{i}.npy', np.zeros(2 * 10**7))"})),
-    Fixture("floods the output", 9.0, {"output flood"}, answers=right(**{"02_causal_mask": CAUSAL + "\nfor _ in range(100):\n    print('x' * 100_000)"})),
+    Fixture(
+        "fills the disk",
+        8.0,
+        answers=right(**{"02_causal_mask": "for i in range(100):\n    np.save(f'junk{i}.npy', np.zeros(2 * 10**7))"}),
+    ),
+    Fixture(
+        "floods the output",
+        9.0,
+        {"output flood"},
+        answers=right(**{"02_causal_mask": CAUSAL + "\nfor _ in range(100):\n    print('x' * 100_000)"}),
+    ),
     # the kernel's history holds the learner's cells and the course's, never a test: full marks, flagged
-    Fixture("reads the hidden tests from history", FULL, {"tampering"}, answers=right(**{"02_sdpa": SDPA + "\nprint(In)"})),
+    Fixture(
+        "reads the hidden tests from history", FULL, {"tampering"}, answers=right(**{"02_sdpa": SDPA + "\nprint(In)"})
+    ),
     Fixture("edits a test cell", FULL, {"edited test cell"}, answers=RIGHT, edit=_edit_test),
     Fixture("deletes a test cell", FULL, {"deleted test cell"}, answers=RIGHT, edit=_delete_test),
     Fixture("duplicates a test cell", FULL, {"duplicated cell"}, answers=RIGHT, edit=_duplicate_test),
     Fixture("adds a graded cell of its own", FULL, {"tampering"}, answers=RIGHT, edit=_fake_graded_cell),
     Fixture("ships a numpy.py beside the notebook", FULL, {"extra files"}, answers=RIGHT, extra_files=("numpy.py",)),
     # the tests' AssertionError is the grader's: its softmax returns x and fails as it should
-    Fixture("neutralises assertions", 0.0, answers={"02_softmax": "def softmax(x, axis=-1):\n    return x"},
-            added=(("02_setup", "AssertionError = Warning"),)),
-    Fixture("forges verdict records", 0.0, {"tampering"}, added=(("02_setup", "from IPython.display import publish_display_data\n"
-                                                                  "publish_display_data({'application/vnd.flowlib.record+json': {'kind': 'true', 'actual': True}})"),)),
+    Fixture(
+        "neutralises assertions",
+        0.0,
+        answers={"02_softmax": "def softmax(x, axis=-1):\n    return x"},
+        added=(("02_setup", "AssertionError = Warning"),),
+    ),
+    Fixture(
+        "forges verdict records",
+        0.0,
+        {"tampering"},
+        added=(
+            (
+                "02_setup",
+                "from IPython.display import publish_display_data\n"
+                "publish_display_data({'application/vnd.flowlib.record+json': {'kind': 'true', 'actual': True}})",
+            ),
+        ),
+    ),
 ]
 
 
 # --- honest oddities: what learners write in good faith; every one earns what its answers earn ---
+
 
 def _no_ids(notebook: dict) -> None:
     """Saved by an older Jupyter (nbformat 4.4): no cell has an id."""
@@ -232,35 +462,59 @@ def _no_ids(notebook: dict) -> None:
 
 
 def _helper_above_title(notebook: dict) -> None:
-    notebook["cells"].insert(0, _code("def _shift(x, axis):\n    x = np.asarray(x, dtype=float)\n    return x - x.max(axis=axis, keepdims=True)", "helper-top"))
+    notebook["cells"].insert(
+        0,
+        _code(
+            "def _shift(x, axis):\n    x = np.asarray(x, dtype=float)\n    return x - x.max(axis=axis, keepdims=True)",
+            "helper-top",
+        ),
+    )
 
 
 def _no_ids_with_helper(notebook: dict) -> None:
-    notebook["cells"].insert(_find(notebook, "02_softmax"), _code(
-        "def _normalise(e, axis):\n    return e / e.sum(axis=axis, keepdims=True)", "helper"))
+    notebook["cells"].insert(
+        _find(notebook, "02_softmax"),
+        _code("def _normalise(e, axis):\n    return e / e.sum(axis=axis, keepdims=True)", "helper"),
+    )
     _no_ids(notebook)
 
 
 def _with_outputs(notebook: dict) -> None:
     for count, cell in enumerate(c for c in notebook["cells"] if c["cell_type"] == "code"):
         cell["execution_count"] = count + 1
-        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "Tests passed.\n"},
-                           {"output_type": "execute_result", "execution_count": count + 1, "metadata": {},
-                            "data": {"text/plain": "array([0.09, 0.24, 0.67])"}}]
+        cell["outputs"] = [
+            {"output_type": "stream", "name": "stdout", "text": "Tests passed.\n"},
+            {
+                "output_type": "execute_result",
+                "execution_count": count + 1,
+                "metadata": {},
+                "data": {"text/plain": "array([0.09, 0.24, 0.67])"},
+            },
+        ]
 
 
 def _blank_cells(notebook: dict) -> None:
     for anchor in ("02_setup", "02_softmax", "02_sdpa_tests_mask", "02_next_md"):
         index = _find(notebook, anchor) + 1
-        notebook["cells"][index:index] = [_code("", f"blank-{anchor}"), _code("\n\n", f"blank2-{anchor}"),
-                                          {"cell_type": "markdown", "id": f"blank-md-{anchor}", "metadata": {}, "source": ""}]
+        notebook["cells"][index:index] = [
+            _code("", f"blank-{anchor}"),
+            _code("\n\n", f"blank2-{anchor}"),
+            {"cell_type": "markdown", "id": f"blank-md-{anchor}", "metadata": {}, "source": ""},
+        ]
 
 
 def _markdown_notes(notebook: dict) -> None:
     for anchor in ("02_title", "02_softmax", "02_causal_mask_tests"):
         index = _find(notebook, anchor) + 1
-        notebook["cells"].insert(index, {"cell_type": "markdown", "id": f"note-{anchor}", "metadata": {},
-                                         "source": "**My note:** $\\mathrm{softmax}(x)_i = e^{x_i} / \\sum_j e^{x_j}$, see <b>above</b>."})
+        notebook["cells"].insert(
+            index,
+            {
+                "cell_type": "markdown",
+                "id": f"note-{anchor}",
+                "metadata": {},
+                "source": "**My note:** $\\mathrm{softmax}(x)_i = e^{x_i} / \\sum_j e^{x_j}$, see <b>above</b>.",
+            },
+        )
 
 
 def _reordered(notebook: dict) -> None:
@@ -299,42 +553,135 @@ CLASS_HELPER = '''class ScaledAttention:
     __call__ = forward'''
 
 HONEST_ODDITIES = [
-    Fixture("prints numpy's version", FULL, answers=RIGHT, added=(("02_setup", "print(np.__version__, torch.__version__)"),)),
-    Fixture("imports Markdown from IPython.display", FULL, answers=RIGHT,
-            added=(("02_softmax_md", "from IPython.display import Markdown, display\ndisplay(Markdown('**softmax** is next'))"),)),
-    Fixture("loop variables named _i and _k", FULL, answers=right(**{"02_causal_mask": '''def causal_mask(T):
+    Fixture(
+        "prints numpy's version", FULL, answers=RIGHT, added=(("02_setup", "print(np.__version__, torch.__version__)"),)
+    ),
+    Fixture(
+        "imports Markdown from IPython.display",
+        FULL,
+        answers=RIGHT,
+        added=(
+            (
+                "02_softmax_md",
+                "from IPython.display import Markdown, display\ndisplay(Markdown('**softmax** is next'))",
+            ),
+        ),
+    ),
+    Fixture(
+        "loop variables named _i and _k",
+        FULL,
+        answers=right(
+            **{
+                "02_causal_mask": """def causal_mask(T):
     m = np.zeros((T, T), dtype=bool)
     for _i in range(T):
         for _k in range(_i + 1):
             m[_i, _k] = True
-    return m'''})),
-    Fixture("a helper cell above the title", FULL, answers=right(**{
-        "02_softmax": "def softmax(x, axis=-1):\n    e = np.exp(_shift(x, axis))\n    return e / e.sum(axis=axis, keepdims=True)"}),
-        edit=_helper_above_title),
-    Fixture("saved without cell ids, with a helper cell", FULL, answers=right(**{
-        "02_softmax": SOFTMAX.replace("return e / e.sum(axis=axis, keepdims=True)", "return _normalise(e, axis)")}),
-        edit=_no_ids_with_helper),
+    return m"""
+            }
+        ),
+    ),
+    Fixture(
+        "a helper cell above the title",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": "def softmax(x, axis=-1):\n    e = np.exp(_shift(x, axis))\n    return e / e.sum(axis=axis, keepdims=True)"
+            }
+        ),
+        edit=_helper_above_title,
+    ),
+    Fixture(
+        "saved without cell ids, with a helper cell",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": SOFTMAX.replace(
+                    "return e / e.sum(axis=axis, keepdims=True)", "return _normalise(e, axis)"
+                )
+            }
+        ),
+        edit=_no_ids_with_helper,
+    ),
     Fixture("saved as nbformat 4.4 (no cell ids)", FULL, answers=RIGHT, edit=_no_ids),
-    Fixture("forward(self, input) in a class-based helper", FULL, added=(("02_masks_plot", CLASS_HELPER),), answers=right(**{
-        "02_sdpa": "def scaled_dot_product_attention(Q, K, V, mask=None):\n    return ScaledAttention(mask)((Q, K, V))"})),
-    Fixture("a class with its own softmax method in the answer cell", FULL, answers=right(**{
-        "02_sdpa": CLASS_HELPER + "\n\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    return ScaledAttention(mask).forward((Q, K, V))"})),
-    Fixture("its own softmax, redefined in a helper cell, used by its attention", FULL, answers=RIGHT,
-            added=(("02_masks", "def softmax(x, axis=-1):\n    x = np.asarray(x, dtype=np.float64)\n    z = x - np.max(x, axis=axis, keepdims=True)\n"
-                                "    return np.exp(z) / np.sum(np.exp(z), axis=axis, keepdims=True)"),)),
-    Fixture("its own attention used inside its causal mask", FULL, answers=right(**{"02_causal_mask": '''def causal_mask(T):
+    Fixture(
+        "forward(self, input) in a class-based helper",
+        FULL,
+        added=(("02_masks_plot", CLASS_HELPER),),
+        answers=right(
+            **{
+                "02_sdpa": "def scaled_dot_product_attention(Q, K, V, mask=None):\n    return ScaledAttention(mask)((Q, K, V))"
+            }
+        ),
+    ),
+    Fixture(
+        "a class with its own softmax method in the answer cell",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": CLASS_HELPER
+                + "\n\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    return ScaledAttention(mask).forward((Q, K, V))"
+            }
+        ),
+    ),
+    Fixture(
+        "its own softmax, redefined in a helper cell, used by its attention",
+        FULL,
+        answers=RIGHT,
+        added=(
+            (
+                "02_masks",
+                "def softmax(x, axis=-1):\n    x = np.asarray(x, dtype=np.float64)\n    z = x - np.max(x, axis=axis, keepdims=True)\n"
+                "    return np.exp(z) / np.sum(np.exp(z), axis=axis, keepdims=True)",
+            ),
+        ),
+    ),
+    Fixture(
+        "its own attention used inside its causal mask",
+        FULL,
+        answers=right(
+            **{
+                "02_causal_mask": """def causal_mask(T):
     mask = np.tril(np.ones((T, T), dtype=bool))
     _, w = scaled_dot_product_attention(np.ones((T, 2)), np.ones((T, 2)), np.ones((T, 1)), mask=mask)
     assert np.allclose(w.sum(-1), 1)   # my own check that every row still attends somewhere
-    return mask'''})),
-    Fixture("a scratch cell that tried torch.softmax", FULL, answers=RIGHT, may_flag=frozenset({"possible delegation"}),
-            added=(("02_softmax_naive", "print(torch.softmax(torch.tensor(big), dim=-1))"),)),
-    Fixture("prints inside every answer", FULL, answers={k: f"print('answering {k}')\n" + v.replace(
-        "\n    return", "\n    print('returning from', " + repr(k) + ")\n    return") for k, v in RIGHT.items()}),
-    Fixture("imports sys and os.path", FULL, answers=RIGHT,
-            added=(("02_setup", "import sys, os.path\nprint(sys.version_info[:2], os.path.join('notes', 'a.txt'), file=sys.stderr)"),)),
-    Fixture("imports math, itertools and functools", FULL, answers=right(**{
-        "02_causal_mask": '''import itertools, functools, math
+    return mask"""
+            }
+        ),
+    ),
+    Fixture(
+        "a scratch cell that tried torch.softmax",
+        FULL,
+        answers=RIGHT,
+        may_flag=frozenset({"possible delegation"}),
+        added=(("02_softmax_naive", "print(torch.softmax(torch.tensor(big), dim=-1))"),),
+    ),
+    Fixture(
+        "prints inside every answer",
+        FULL,
+        answers={
+            k: f"print('answering {k}')\n"
+            + v.replace("\n    return", "\n    print('returning from', " + repr(k) + ")\n    return")
+            for k, v in RIGHT.items()
+        },
+    ),
+    Fixture(
+        "imports sys and os.path",
+        FULL,
+        answers=RIGHT,
+        added=(
+            (
+                "02_setup",
+                "import sys, os.path\nprint(sys.version_info[:2], os.path.join('notes', 'a.txt'), file=sys.stderr)",
+            ),
+        ),
+    ),
+    Fixture(
+        "imports math, itertools and functools",
+        FULL,
+        answers=right(
+            **{
+                "02_causal_mask": """import itertools, functools, math
 
 @functools.lru_cache(maxsize=None)
 def _pairs(T):
@@ -345,8 +692,16 @@ def causal_mask(T):
     for i, j in _pairs(T):
         m[i, j] = True
     assert math.isclose(m.sum(), T * (T + 1) / 2)
-    return m'''})),
-    Fixture("typing and dataclasses", FULL, answers=right(**{"02_sdpa": '''from dataclasses import dataclass
+    return m"""
+            }
+        ),
+    ),
+    Fixture(
+        "typing and dataclasses",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": """from dataclasses import dataclass
 from typing import Optional, Tuple
 
 @dataclass(frozen=True)
@@ -362,8 +717,16 @@ def scaled_dot_product_attention(Q, K, V, mask: Optional[np.ndarray] = None) -> 
     if mask is not None:
         scores = np.where(np.asarray(mask, dtype=bool), scores, -np.inf)
     weights = softmax(scores, axis=-1)
-    return weights @ V, weights'''})),
-    Fixture("type hints and docstrings", FULL, answers=right(**{"02_softmax": '''def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return weights @ V, weights"""
+            }
+        ),
+    ),
+    Fixture(
+        "type hints and docstrings",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": '''def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Stable softmax.
 
     Args:
@@ -374,26 +737,66 @@ def scaled_dot_product_attention(Q, K, V, mask: Optional[np.ndarray] = None) -> 
     """
     x = np.asarray(x, dtype=float)
     e: np.ndarray = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)'''})),
-    Fixture("lambdas", FULL, answers=right(**{
-        "02_softmax": "_shift = lambda x, axis: x - x.max(axis=axis, keepdims=True)\n"
-                      "softmax = lambda x, axis=-1: (lambda e: e / e.sum(axis=axis, keepdims=True))(np.exp(_shift(np.asarray(x, dtype=float), axis)))",
-        "02_causal_mask": "causal_mask = lambda T: np.tril(np.ones((T, T), dtype=bool))"})),
-    Fixture("recursion", FULL, answers=right(**{"02_causal_mask": '''def causal_mask(T):
+    return e / e.sum(axis=axis, keepdims=True)'''
+            }
+        ),
+    ),
+    Fixture(
+        "lambdas",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": "_shift = lambda x, axis: x - x.max(axis=axis, keepdims=True)\n"
+                "softmax = lambda x, axis=-1: (lambda e: e / e.sum(axis=axis, keepdims=True))(np.exp(_shift(np.asarray(x, dtype=float), axis)))",
+                "02_causal_mask": "causal_mask = lambda T: np.tril(np.ones((T, T), dtype=bool))",
+            }
+        ),
+    ),
+    Fixture(
+        "recursion",
+        FULL,
+        answers=right(
+            **{
+                "02_causal_mask": """def causal_mask(T):
     if T == 1:
         return np.ones((1, 1), dtype=bool)
     smaller = causal_mask(T - 1)
     top = np.concatenate([smaller, np.zeros((T - 1, 1), dtype=bool)], axis=1)
-    return np.concatenate([top, np.ones((1, T), dtype=bool)], axis=0)'''})),
-    Fixture("generators", FULL, answers=right(**{"02_causal_mask": '''def _rows(T):
+    return np.concatenate([top, np.ones((1, T), dtype=bool)], axis=0)"""
+            }
+        ),
+    ),
+    Fixture(
+        "generators",
+        FULL,
+        answers=right(
+            **{
+                "02_causal_mask": """def _rows(T):
     for i in range(T):
         yield [j <= i for j in range(T)]
 
 def causal_mask(T):
-    return np.array(list(_rows(T)), dtype=bool)'''})),
-    Fixture("numpy imported again as numpy_", FULL, answers=right(**{"02_softmax": SOFTMAX.replace("np.", "numpy_.").replace(
-        "def softmax", "import numpy as numpy_\n\ndef softmax")})),
-    Fixture("a class for softmax", FULL, answers=right(**{"02_softmax": '''class Softmax:
+    return np.array(list(_rows(T)), dtype=bool)"""
+            }
+        ),
+    ),
+    Fixture(
+        "numpy imported again as numpy_",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": SOFTMAX.replace("np.", "numpy_.").replace(
+                    "def softmax", "import numpy as numpy_\n\ndef softmax"
+                )
+            }
+        ),
+    ),
+    Fixture(
+        "a class for softmax",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": '''class Softmax:
     """softmax as an object, like torch.nn modules."""
 
     def __init__(self, axis=-1):
@@ -408,71 +811,208 @@ def causal_mask(T):
         return f"Softmax(axis={self.axis})"
 
 def softmax(x, axis=-1):
-    return Softmax(axis)(x)'''})),
-    Fixture("global constants", FULL, answers=right(**{"02_sdpa": "NEG_INF = -1e30\nSCALE_POWER = 0.5\n" + SDPA.replace(
-        "np.sqrt(Q.shape[-1])", "Q.shape[-1] ** SCALE_POWER").replace("-np.inf)", "NEG_INF)")})),
+    return Softmax(axis)(x)'''
+            }
+        ),
+    ),
+    Fixture(
+        "global constants",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": "NEG_INF = -1e30\nSCALE_POWER = 0.5\n"
+                + SDPA.replace("np.sqrt(Q.shape[-1])", "Q.shape[-1] ** SCALE_POWER").replace("-np.inf)", "NEG_INF)")
+            }
+        ),
+    ),
     Fixture("an answer cell run twice", FULL, answers=RIGHT, edit=_answer_twice),
     Fixture("cells reordered", FULL, answers=RIGHT, edit=_reordered),
     Fixture("markdown notes added", FULL, answers=RIGHT, edit=_markdown_notes),
     Fixture("saved with outputs and execution counts", FULL, answers=RIGHT, edit=_with_outputs),
     Fixture("extra blank cells", FULL, answers=RIGHT, edit=_blank_cells),
-    Fixture("%time and %%timeit in scratch cells", FULL, answers=RIGHT,
-            added=(("02_softmax_tests_large_logits", "%time p = softmax(np.zeros((3, 4)))"),
-                   ("02_softmax_tests_basic", "%%timeit -n 2 -r 1\nsoftmax(np.ones((8, 8)))"))),
-    Fixture("warnings", FULL, answers=right(**{"02_sdpa": "import warnings\n" + SDPA.replace(
-        "    weights = softmax", "    if mask is None:\n        warnings.warn('no mask: every key is visible', UserWarning)\n    weights = softmax")})),
-    Fixture("writes a small file with numpy", FULL, answers=RIGHT,
-            added=(("02_steps", "np.savetxt('my_weights.txt', weights)\nprint(np.loadtxt('my_weights.txt').shape)"),)),
+    Fixture(
+        "%time and %%timeit in scratch cells",
+        FULL,
+        answers=RIGHT,
+        added=(
+            ("02_softmax_tests_large_logits", "%time p = softmax(np.zeros((3, 4)))"),
+            ("02_softmax_tests_basic", "%%timeit -n 2 -r 1\nsoftmax(np.ones((8, 8)))"),
+        ),
+    ),
+    Fixture(
+        "warnings",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": "import warnings\n"
+                + SDPA.replace(
+                    "    weights = softmax",
+                    "    if mask is None:\n        warnings.warn('no mask: every key is visible', UserWarning)\n    weights = softmax",
+                )
+            }
+        ),
+    ),
+    Fixture(
+        "writes a small file with numpy",
+        FULL,
+        answers=RIGHT,
+        added=(("02_steps", "np.savetxt('my_weights.txt', weights)\nprint(np.loadtxt('my_weights.txt').shape)"),),
+    ),
     # open() can also read what it should not: a person may look, no point is lost
-    Fixture("writes a small file with open()", FULL, answers=RIGHT, may_flag=frozenset({"tampering"}),
-            added=(("02_steps", "with open('notes.txt', 'w') as f:\n    f.write('softmax rows sum to one')"),)),
-    Fixture("reads the system time", FULL, answers=RIGHT,
-            added=(("02_setup", "import time, datetime\nstarted = time.time()\nprint(datetime.datetime.now().isoformat())"),
-                   ("02_causal_mask_tests", "print(f'{time.time() - started:.1f} s')"))),
-    Fixture("random numbers without seeds in scratch cells", FULL, answers=RIGHT,
-            added=(("02_qkv", "import random\nprint(np.random.rand(3), torch.randn(2), random.random())"),
-                   ("02_softmax", "r = np.random.randn(4, 5)\nprint(softmax(r).sum(-1))"))),
-    Fixture("answers in float32", FULL, answers=right(**{
-        "02_softmax": SOFTMAX.replace("dtype=float", "dtype=np.float32"),
-        "02_sdpa": SDPA.replace("dtype=float) for", "dtype=np.float32) for").replace("np.sqrt(Q.shape[-1])", "np.float32(np.sqrt(Q.shape[-1]))")})),
-    Fixture("answers as torch tensors", FULL, answers=right(**{"02_sdpa": '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    Fixture(
+        "writes a small file with open()",
+        FULL,
+        answers=RIGHT,
+        may_flag=frozenset({"tampering"}),
+        added=(("02_steps", "with open('notes.txt', 'w') as f:\n    f.write('softmax rows sum to one')"),),
+    ),
+    Fixture(
+        "reads the system time",
+        FULL,
+        answers=RIGHT,
+        added=(
+            ("02_setup", "import time, datetime\nstarted = time.time()\nprint(datetime.datetime.now().isoformat())"),
+            ("02_causal_mask_tests", "print(f'{time.time() - started:.1f} s')"),
+        ),
+    ),
+    Fixture(
+        "random numbers without seeds in scratch cells",
+        FULL,
+        answers=RIGHT,
+        added=(
+            ("02_qkv", "import random\nprint(np.random.rand(3), torch.randn(2), random.random())"),
+            ("02_softmax", "r = np.random.randn(4, 5)\nprint(softmax(r).sum(-1))"),
+        ),
+    ),
+    Fixture(
+        "answers in float32",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": SOFTMAX.replace("dtype=float", "dtype=np.float32"),
+                "02_sdpa": SDPA.replace("dtype=float) for", "dtype=np.float32) for").replace(
+                    "np.sqrt(Q.shape[-1])", "np.float32(np.sqrt(Q.shape[-1]))"
+                ),
+            }
+        ),
+    ),
+    Fixture(
+        "answers as torch tensors",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": """def scaled_dot_product_attention(Q, K, V, mask=None):
     Q, K, V = (torch.as_tensor(np.asarray(a, dtype=float)) for a in (Q, K, V))
     scores = Q @ K.transpose(-2, -1) / Q.shape[-1] ** 0.5
     if mask is not None:
         scores = scores.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool)), float("-inf"))
     e = torch.exp(scores - scores.amax(dim=-1, keepdim=True))
     weights = e / e.sum(dim=-1, keepdim=True)
-    return weights @ V, weights''', "02_causal_mask": "def causal_mask(T):\n    return torch.tril(torch.ones(T, T, dtype=torch.bool))"})),
-    Fixture("an ndarray subclass of the right values", FULL, answers=right(**{"02_softmax": '''class Probabilities(np.ndarray):
+    return weights @ V, weights""",
+                "02_causal_mask": "def causal_mask(T):\n    return torch.tril(torch.ones(T, T, dtype=torch.bool))",
+            }
+        ),
+    ),
+    Fixture(
+        "an ndarray subclass of the right values",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": '''class Probabilities(np.ndarray):
     """Rows that sum to one."""
 
 def softmax(x, axis=-1):
     x = np.asarray(x, dtype=float)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return (e / e.sum(axis=axis, keepdims=True)).view(Probabilities)'''})),
-    Fixture("raises ValueError for bad input", FULL, answers=right(**{
-        "02_softmax": SOFTMAX.replace("    x = np.asarray(x, dtype=float)\n", "    x = np.asarray(x, dtype=float)\n    if x.ndim == 0:\n"
-                                      "        raise ValueError('softmax needs at least one axis')\n"),
-        "02_sdpa": SDPA.replace("    scores =", "    if Q.shape[-1] != K.shape[-1]:\n        raise ValueError(f'queries of size {Q.shape[-1]} and keys of size {K.shape[-1]}')\n    scores =", 1)})),
-    Fixture("Greek letters and type names in prints", FULL, answers=right(**{"02_softmax": '''def softmax(x, axis=-1):
+    return (e / e.sum(axis=axis, keepdims=True)).view(Probabilities)'''
+            }
+        ),
+    ),
+    Fixture(
+        "raises ValueError for bad input",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": SOFTMAX.replace(
+                    "    x = np.asarray(x, dtype=float)\n",
+                    "    x = np.asarray(x, dtype=float)\n    if x.ndim == 0:\n"
+                    "        raise ValueError('softmax needs at least one axis')\n",
+                ),
+                "02_sdpa": SDPA.replace(
+                    "    scores =",
+                    "    if Q.shape[-1] != K.shape[-1]:\n        raise ValueError(f'queries of size {Q.shape[-1]} and keys of size {K.shape[-1]}')\n    scores =",
+                    1,
+                ),
+            }
+        ),
+    ),
+    Fixture(
+        "Greek letters and type names in prints",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": """def softmax(x, axis=-1):
     x = np.asarray(x, dtype=float)
     μ = x.max(axis=axis, keepdims=True)   # σ(x) = exp(x - μ) / Σ exp(x - μ)
     e = np.exp(x - μ)
     σ = e / e.sum(axis=axis, keepdims=True)
-    return σ'''}), added=(("02_softmax_tests_basic", "p = softmax(np.zeros(3))\nprint(type(p).__name__, p.__class__.__name__, softmax.__name__)"),)),
-    Fixture("a plot in a scratch cell", FULL, answers=RIGHT,
-            added=(("02_softmax_tests_large_logits", "xs = np.linspace(-3, 3, 7)\nplt.plot(xs, softmax(xs))\nplt.title('my softmax')\nplt.show()"),)),
-    Fixture("a global statement in a helper", FULL, answers=right(**{"02_sdpa": "EPS = 0.0\n\ndef set_eps(value):\n    global EPS\n    EPS = value\n\nset_eps(0.0)\n" + SDPA.replace(
-        "np.sqrt(Q.shape[-1])", "(np.sqrt(Q.shape[-1]) + EPS)")})),
-    Fixture("variables named id, type and list", FULL, answers=RIGHT,
-            added=(("02_qkv", "type = 'self-attention'\nlist = ['The', 'cat']\nfor id, word in enumerate(tokens):\n    print(id, word)\nprint(type, list)"),)),
-    Fixture("try/except around its own code", FULL, answers=right(**{"02_softmax": '''def softmax(x, axis=-1):
+    return σ"""
+            }
+        ),
+        added=(
+            (
+                "02_softmax_tests_basic",
+                "p = softmax(np.zeros(3))\nprint(type(p).__name__, p.__class__.__name__, softmax.__name__)",
+            ),
+        ),
+    ),
+    Fixture(
+        "a plot in a scratch cell",
+        FULL,
+        answers=RIGHT,
+        added=(
+            (
+                "02_softmax_tests_large_logits",
+                "xs = np.linspace(-3, 3, 7)\nplt.plot(xs, softmax(xs))\nplt.title('my softmax')\nplt.show()",
+            ),
+        ),
+    ),
+    Fixture(
+        "a global statement in a helper",
+        FULL,
+        answers=right(
+            **{
+                "02_sdpa": "EPS = 0.0\n\ndef set_eps(value):\n    global EPS\n    EPS = value\n\nset_eps(0.0)\n"
+                + SDPA.replace("np.sqrt(Q.shape[-1])", "(np.sqrt(Q.shape[-1]) + EPS)")
+            }
+        ),
+    ),
+    Fixture(
+        "variables named id, type and list",
+        FULL,
+        answers=RIGHT,
+        added=(
+            (
+                "02_qkv",
+                "type = 'self-attention'\nlist = ['The', 'cat']\nfor id, word in enumerate(tokens):\n    print(id, word)\nprint(type, list)",
+            ),
+        ),
+    ),
+    Fixture(
+        "try/except around its own code",
+        FULL,
+        answers=right(
+            **{
+                "02_softmax": """def softmax(x, axis=-1):
     try:
         x = np.asarray(x, dtype=float)
     except (TypeError, ValueError) as error:
         raise ValueError(f"softmax needs numbers: {error}") from error
     e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)'''})),
+    return e / e.sum(axis=axis, keepdims=True)"""
+            }
+        ),
+    ),
 ]
 
 
@@ -527,8 +1067,15 @@ def hidden_lines(root: Path) -> list[str]:
 def forms(line: str) -> list[str]:
     """``line`` as it could appear in a learner's file: as is, JSON- or HTML-escaped, reversed,
     in hex, and in base64 at each of the three byte alignments (the groups wholly inside it)."""
-    found = [line, json.dumps(line)[1:-1], html.escape(line), html.escape(line, quote=False), line[::-1],
-             html.escape(line[::-1]), line.encode().hex()]
+    found = [
+        line,
+        json.dumps(line)[1:-1],
+        html.escape(line),
+        html.escape(line, quote=False),
+        line[::-1],
+        html.escape(line[::-1]),
+        line.encode().hex(),
+    ]
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + line.encode()).decode()
         found += [encoded[4:-4], encoded[4:-4].replace("+", "-").replace("/", "_")]

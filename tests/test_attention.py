@@ -26,7 +26,11 @@ SHAPES = [(1, 1, 1, 1, 4, 4), (2, 3, 5, 5, 8, 8), (3, 2, 4, 7, 16, 6), (2, 4, 9,
 
 def qkv(seed: int, B: int, H: int, Tq: int, Tk: int, dk: int, dv: int) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(B, H, Tq, dk, generator=g), torch.randn(B, H, Tk, dk, generator=g), torch.randn(B, H, Tk, dv, generator=g)
+    return (
+        torch.randn(B, H, Tq, dk, generator=g),
+        torch.randn(B, H, Tk, dk, generator=g),
+        torch.randn(B, H, Tk, dv, generator=g),
+    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -112,7 +116,9 @@ def test_split_and_merge_heads() -> None:
     assert torch.equal(merge_heads(h), x)
 
 
-def make_pair(d_model: int, n_heads: int, bias: bool = True, seed: int = 0) -> tuple[MultiHeadAttention, nn.MultiheadAttention]:
+def make_pair(
+    d_model: int, n_heads: int, bias: bool = True, seed: int = 0
+) -> tuple[MultiHeadAttention, nn.MultiheadAttention]:
     torch.manual_seed(seed)
     ref = nn.MultiheadAttention(d_model, n_heads, bias=bias, batch_first=True)
     nn.init.normal_(ref.in_proj_weight, std=0.3)  # torch zero-initialises biases: randomise them too
@@ -152,7 +158,9 @@ def test_mha_causal_and_padding_matches_torch() -> None:
     x = torch.randn(3, 6, 16)
     ids = torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [1] * 2 + [0] * 4])
     expected, _ = ref(x, x, x, attn_mask=~causal_mask(6), key_padding_mask=ids == 0)
-    assert torch.allclose(ours(x, mask=combine_masks(causal_mask(6), padding_mask(ids, 0))), expected, atol=ATOL, rtol=0)
+    assert torch.allclose(
+        ours(x, mask=combine_masks(causal_mask(6), padding_mask(ids, 0))), expected, atol=ATOL, rtol=0
+    )
 
 
 def test_store_weights_keeps_last_weights() -> None:
@@ -192,7 +200,9 @@ def test_mha_runs_on_the_device_of_its_inputs() -> None:
     assert mha(x, mask=causal_mask(3, device)).device == x.device
 
 
-def test_default_call_uses_the_fused_kernel_and_computes_weights_only_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_call_uses_the_fused_kernel_and_computes_weights_only_on_demand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import flowlib.attention as attention_module
 
     q, k, v = qkv(8, 2, 3, 6, 6, 8, 8)
@@ -210,7 +220,11 @@ def test_default_call_uses_the_fused_kernel_and_computes_weights_only_on_demand(
 
 
 def _explicit_weights(q, k, mask):
-    s = (q @ k.transpose(-2, -1) / q.size(-1) ** 0.5).masked_fill(~mask, float("-inf")) if mask is not None else q @ k.transpose(-2, -1) / q.size(-1) ** 0.5
+    s = (
+        (q @ k.transpose(-2, -1) / q.size(-1) ** 0.5).masked_fill(~mask, float("-inf"))
+        if mask is not None
+        else q @ k.transpose(-2, -1) / q.size(-1) ** 0.5
+    )
     return torch.softmax(s, -1)
 
 
@@ -218,7 +232,9 @@ def test_causal_mask_takes_the_is_causal_kernel_and_other_masks_do_not(monkeypat
     q, k, v = qkv(9, 1, 2, 5, 5, 4, 4)
     seen = []
     real = F.scaled_dot_product_attention
-    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **kw: seen.append(kw.get("is_causal", False)) or real(*a, **kw))
+    monkeypatch.setattr(
+        F, "scaled_dot_product_attention", lambda *a, **kw: seen.append(kw.get("is_causal", False)) or real(*a, **kw)
+    )
     mask = causal_mask(5)
     a, _ = scaled_dot_product_attention(q, k, v, mask, need_weights=False)
     b, _ = scaled_dot_product_attention(q, k, v, mask.clone(), need_weights=False)  # same values, not known causal

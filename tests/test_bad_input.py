@@ -56,7 +56,9 @@ def test_attention_batch_dims_that_do_not_broadcast() -> None:
 
 
 def test_attention_mask_that_does_not_broadcast() -> None:
-    with raises(ValueError, "mask must broadcast to the attention scores (..., T_q, T_k) = (2, 3, 5)", "got mask (3, 3)"):
+    with raises(
+        ValueError, "mask must broadcast to the attention scores (..., T_q, T_k) = (2, 3, 5)", "got mask (3, 3)"
+    ):
         scaled_dot_product_attention(t(2, 3, 8), t(2, 5, 8), t(2, 5, 8), torch.ones(3, 3, dtype=torch.bool))
 
 
@@ -108,7 +110,9 @@ def test_padding_mask_wrong_rank() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [SinusoidalPositionalEncoding(8, max_len=6), LearnedPositionalEmbedding(6, 8)], ids=["sinusoidal", "learned"]
+    "module",
+    [SinusoidalPositionalEncoding(8, max_len=6), LearnedPositionalEmbedding(6, 8)],
+    ids=["sinusoidal", "learned"],
 )
 def test_sequence_longer_than_the_position_table(module: torch.nn.Module) -> None:
     with raises(ValueError, "sequence length 7", "exceeds the position table length max_len=6"):

@@ -37,8 +37,16 @@ OVERWRITTEN = ("etc/jupyter", "share/jupyter/lab/settings")  # where postBuild w
 
 def _tracked_copy(target: Path) -> None:
     """The repository as a clone has it: its tracked and unignored files."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
@@ -62,32 +70,54 @@ def test_postbuild_then_the_image_command_open_jupyterlab_on_the_course(tmp_path
     home.mkdir()
     _tracked_copy(repo)
     _environment_copy(env)
-    environ = {**os.environ, "PATH": f"{env / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
-               "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "HF_HUB_OFFLINE": "1"}
+    environ = {
+        **os.environ,
+        "PATH": f"{env / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "HF_HUB_OFFLINE": "1",
+    }
     environ.pop("VIRTUAL_ENV", None)
     built = subprocess.run(["bash", "postBuild"], cwd=repo, env=environ, capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, f"postBuild failed:\n{built.stdout[-2000:]}\n{built.stderr[-3000:]}"
 
-    where = subprocess.run([str(env / "bin" / "python"), "-c", "import flowlib; print(flowlib.__file__)"],
-                           cwd=home, env=environ, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [str(env / "bin" / "python"), "-c", "import flowlib; print(flowlib.__file__)"],
+        cwd=home,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(repo), f"flowlib comes from {where}, not from the repository {repo}"
     settings = env / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     assert settings.read_bytes() == (ROOT / "jupyterlab" / "overrides.json").read_bytes()
     validate = env / "share" / "jupyter" / "labextensions" / "@flowlib" / "validate" / "package.json"
     assert validate.read_bytes() == (ROOT / "jupyterlab" / "validate" / "labextension" / "package.json").read_bytes(), (
-        "postBuild does not install the course's Validate button")
+        "postBuild does not install the course's Validate button"
+    )
 
     port, token = _free_port(), secrets.token_hex(16)
     # `jupyter notebook` as `python -m notebook`: the copy's bin/ scripts still name .venv's python
-    command = [str(env / "bin" / "python"), "-m", "notebook", "--no-browser", "--allow-root",
-               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}"]
+    command = [
+        str(env / "bin" / "python"),
+        "-m",
+        "notebook",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+    ]
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(command, cwd=repo, env=environ, stdout=log, stderr=subprocess.STDOUT)
 
         def call(path: str, timeout: float = 60):
-            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}
+            )
             with urllib.request.urlopen(request, timeout=timeout) as reply:
                 return reply.geturl(), reply.read().decode()
 
@@ -101,8 +131,14 @@ def test_postbuild_then_the_image_command_open_jupyterlab_on_the_course(tmp_path
         finally:
             stop(server)
 
-    mine = subprocess.run([sys.executable, "-c", "import flowlib; print(flowlib.__file__)"], cwd=home,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    mine = subprocess.run(
+        [sys.executable, "-c", "import flowlib; print(flowlib.__file__)"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(mine).is_relative_to(ROOT), f"the course's own environment now imports flowlib from {mine}"
     assert not (VENV / "etc" / "jupyter" / "jupyter_server_config.json").exists() or (
-        "/lab/tree/notebooks" not in (VENV / "etc" / "jupyter" / "jupyter_server_config.json").read_text())
+        "/lab/tree/notebooks" not in (VENV / "etc" / "jupyter" / "jupyter_server_config.json").read_text()
+    )

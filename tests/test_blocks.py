@@ -26,7 +26,11 @@ def randomise(module: nn.Module) -> nn.Module:
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_encoder_block_matches_torch(norm_first: bool, activation: str) -> None:
     torch.manual_seed(0)
-    ref = randomise(nn.TransformerEncoderLayer(D, H, D_FF, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first))
+    ref = randomise(
+        nn.TransformerEncoderLayer(
+            D, H, D_FF, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
+        )
+    )
     ours = EncoderBlock(D, H, D_FF, norm_first=norm_first, activation=activation)
     copy_from_torch(ours, ref)
     x = torch.randn(3, 7, D)
@@ -46,9 +50,7 @@ def test_decoder_block_matches_torch(norm_first: bool, T: int, S: int) -> None:
     x, memory = torch.randn(2, T, D), torch.randn(2, S, D)
     src = torch.tensor([[1] * S, [1] * (S - 1) + [0]])
     tgt = torch.tensor([[1] * T, [1] * (T - 2) + [0] * 2])
-    expected = ref(
-        x, memory, tgt_mask=~causal_mask(T), tgt_key_padding_mask=tgt == 0, memory_key_padding_mask=src == 0
-    )
+    expected = ref(x, memory, tgt_mask=~causal_mask(T), tgt_key_padding_mask=tgt == 0, memory_key_padding_mask=src == 0)
     out = ours(x, memory, combine_masks(causal_mask(T), padding_mask(tgt, 0)), padding_mask(src, 0))
     assert torch.allclose(out, expected, atol=ATOL, rtol=0)
 

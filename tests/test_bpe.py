@@ -6,7 +6,12 @@ import pytest
 
 from flowlib import bpe, data
 
-SENNRICH = {("l", "o", "w"): 5, ("l", "o", "w", "e", "r"): 2, ("n", "e", "w", "e", "s", "t"): 6, ("w", "i", "d", "e", "s", "t"): 3}
+SENNRICH = {
+    ("l", "o", "w"): 5,
+    ("l", "o", "w", "e", "r"): 2,
+    ("n", "e", "w", "e", "s", "t"): 6,
+    ("w", "i", "d", "e", "s", "t"): 3,
+}
 
 
 def test_word_counts_splits_words_into_characters():
@@ -48,14 +53,17 @@ def test_train_and_encode():
     assert bpe.train_bpe({("a",): 1}, 5)[0] == []
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: bpe.pair_counts({"low": 5}), TypeError, "tuple"),
-    (lambda: bpe.pair_counts({("l",): -1}), ValueError, "non-negative"),
-    (lambda: bpe.merge_pair({("l", "o"): 1}, ("lo",)), TypeError, "two"),
-    (lambda: bpe.train_bpe(SENNRICH, -1), ValueError, "num_merges"),
-    (lambda: bpe.train_bpe(SENNRICH, 1, tie_break="random"), ValueError, "token_id"),
-    (lambda: bpe.encode_word(["l"], []), TypeError, "str"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: bpe.pair_counts({"low": 5}), TypeError, "tuple"),
+        (lambda: bpe.pair_counts({("l",): -1}), ValueError, "non-negative"),
+        (lambda: bpe.merge_pair({("l", "o"): 1}, ("lo",)), TypeError, "two"),
+        (lambda: bpe.train_bpe(SENNRICH, -1), ValueError, "num_merges"),
+        (lambda: bpe.train_bpe(SENNRICH, 1, tie_break="random"), ValueError, "token_id"),
+        (lambda: bpe.encode_word(["l"], []), TypeError, "str"),
+    ],
+)
 def test_bad_input_says_what_was_expected(call, error, words):
     with pytest.raises(error, match=words):
         call()

@@ -86,8 +86,14 @@ def course(tmp_path_factory) -> Path:
 def lab(course, tmp_path_factory):
     state = tmp_path_factory.mktemp("lab-state")
     port, token = free_port(), secrets.token_hex(16)
-    command = lab_command(course, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}")
+    command = lab_command(
+        course,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+    )
     env = {
         **lab_env(course),  # as `flowlib lab` runs it
         "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
@@ -134,8 +140,10 @@ def _js(driver, body: str, *args):
 
 
 def _cell(driver, index: int):
-    return wait_for(lambda: _js(driver, f"return panel.querySelector('.jp-Cell[data-windowed-list-index=\"{index}\"]');"),
-                    f"cell {index} in the notebook")
+    return wait_for(
+        lambda: _js(driver, f"return panel.querySelector('.jp-Cell[data-windowed-list-index=\"{index}\"]');"),
+        f"cell {index} in the notebook",
+    )
 
 
 def _scroll_to(driver, element) -> None:
@@ -143,7 +151,9 @@ def _scroll_to(driver, element) -> None:
 
 
 def _prompts(driver) -> list[str]:
-    return _js(driver, "return [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());")
+    return _js(
+        driver, "return [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());"
+    )
 
 
 def _kernel_idle(driver) -> bool:
@@ -180,8 +190,10 @@ def _menu(driver, top: str, item: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.find_element(By.XPATH, f"//li[contains(@class,'lm-MenuBar-item')][.//div[text()='{top}']]").click()
-    wait_for(lambda: driver.find_element(By.XPATH, f"//li[contains(@class,'lm-Menu-item')][.//div[text()='{item}']]"),
-             f"menu item {top} > {item}").click()
+    wait_for(
+        lambda: driver.find_element(By.XPATH, f"//li[contains(@class,'lm-Menu-item')][.//div[text()='{item}']]"),
+        f"menu item {top} > {item}",
+    ).click()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +220,9 @@ class Lesson:
 
     def title(self) -> str:
         for cell in self.cells:
-            match = re.search(r"^#\s+(.+?)\s*$", "".join(cell["source"]), re.M) if cell["cell_type"] == "markdown" else None
+            match = (
+                re.search(r"^#\s+(.+?)\s*$", "".join(cell["source"]), re.M) if cell["cell_type"] == "markdown" else None
+            )
             if match:
                 return match.group(1)
         raise AssertionError(f"{self.path.name} has no title heading")
@@ -239,7 +253,9 @@ class Lesson:
         cell_id = f"{self.id[:2]}_heatmap"
         if any(c.get("id") == cell_id for c in self.cells):
             return self.index(cell_id)
-        return next(i for i, c in enumerate(self.cells) if c["cell_type"] == "code" and "plot_attention" in "".join(c["source"]))
+        return next(
+            i for i, c in enumerate(self.cells) if c["cell_type"] == "code" and "plot_attention" in "".join(c["source"])
+        )
 
 
 def correct_answer(lesson: str, cell_id: str) -> str:
@@ -271,32 +287,49 @@ def open_notebook(driver, lab: Lab, lesson: Lesson) -> None:
 
 
 def wait_notebook_ready(driver, lesson: Lesson) -> None:
-    wait_for(lambda: _js(driver, "return panel && panel.querySelectorAll('.jp-Cell').length;") == len(lesson.cells),
-             f"{lesson.id}'s {len(lesson.cells)} cells in JupyterLab")
+    wait_for(
+        lambda: _js(driver, "return panel && panel.querySelectorAll('.jp-Cell').length;") == len(lesson.cells),
+        f"{lesson.id}'s {len(lesson.cells)} cells in JupyterLab",
+    )
     wait_for(lambda: _kernel_idle(driver), f"{lesson.id}'s kernel to start")
     # Not a blank page: the title is rendered, as the notebook's first heading.
     title = lesson.title()
-    wait_for(lambda: _js(driver, "return [...panel.querySelectorAll('.jp-RenderedMarkdown h1')].map(h => h.textContent);")
-             and title in _js(driver, "return panel.querySelector('.jp-RenderedMarkdown h1').textContent;"),
-             f"{lesson.id}'s title {title!r} rendered")
+    wait_for(
+        lambda: (
+            _js(driver, "return [...panel.querySelectorAll('.jp-RenderedMarkdown h1')].map(h => h.textContent);")
+            and title in _js(driver, "return panel.querySelector('.jp-RenderedMarkdown h1').textContent;")
+        ),
+        f"{lesson.id}'s title {title!r} rendered",
+    )
 
 
 def assert_at_the_top(driver, lesson: Lesson, where: str) -> None:
-    scroll, first_top, view_top = _js(driver, """
+    scroll, first_top, view_top = _js(
+        driver,
+        """
         const scroller = panel.querySelector('.jp-WindowedPanel-outer');
         const first = panel.querySelector('.jp-Cell[data-windowed-list-index="0"]');
-        return [scroller.scrollTop, first.getBoundingClientRect().top, scroller.getBoundingClientRect().top];""")
+        return [scroller.scrollTop, first.getBoundingClientRect().top, scroller.getBoundingClientRect().top];""",
+    )
     assert scroll == 0 and view_top <= first_top < view_top + 60, (
         f"{lesson.id} {where} does not show its first cell at the top (scrollTop {scroll}, first cell at {first_top}, "
-        f"notebook view at {view_top})")
+        f"notebook view at {view_top})"
+    )
     assert not _obstructions(driver), f"{lesson.id} {where}: something covers the notebook: {_obstructions(driver)}"
 
 
 def run_all(driver, lesson: Lesson) -> None:
     code = sum(1 for c in lesson.cells if c["cell_type"] == "code")
     _menu(driver, "Run", "Run All Cells")
-    wait_for(lambda: len(_prompts(driver)) == code and all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver))
-             and _kernel_idle(driver), f"every cell of {lesson.id} to run", timeout=300)
+    wait_for(
+        lambda: (
+            len(_prompts(driver)) == code
+            and all(re.fullmatch(r"\[\d+\]:", p) for p in _prompts(driver))
+            and _kernel_idle(driver)
+        ),
+        f"every cell of {lesson.id} to run",
+        timeout=300,
+    )
 
 
 def save(driver, lesson: Lesson) -> None:
@@ -305,8 +338,15 @@ def save(driver, lesson: Lesson) -> None:
     before = lesson.path.stat().st_mtime_ns
     _js(driver, "panel.querySelector('.jp-Notebook').focus();")
     _press(driver, Keys.CONTROL, "s")
-    wait_for(lambda: lesson.path.stat().st_mtime_ns != before and not driver.execute_script(
-        "return document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty');"), f"{lesson.id} to be saved")
+    wait_for(
+        lambda: (
+            lesson.path.stat().st_mtime_ns != before
+            and not driver.execute_script(
+                "return document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty');"
+            )
+        ),
+        f"{lesson.id} to be saved",
+    )
 
 
 def assert_figures_drawn(driver, lesson: Lesson, saved: list[dict]) -> None:
@@ -321,10 +361,16 @@ def assert_figures_drawn(driver, lesson: Lesson, saved: list[dict]) -> None:
             continue
         element = _cell(driver, i)
         _scroll_to(driver, element)
-        drawn = wait_for(lambda element=element, sent=sent: driver.execute_script(
-            "const imgs = [...arguments[0].querySelectorAll('.jp-OutputArea-output img')];"
-            "return imgs.length >= arguments[1] && imgs.every(img => img.complete && img.naturalWidth > 100) && imgs.length;",
-            element, sent), f"{lesson.id}: the {sent} figure(s) of cell {cell.get('id')} drawn", timeout=30)
+        drawn = wait_for(
+            lambda element=element, sent=sent: driver.execute_script(
+                "const imgs = [...arguments[0].querySelectorAll('.jp-OutputArea-output img')];"
+                "return imgs.length >= arguments[1] && imgs.every(img => img.complete && img.naturalWidth > 100) && imgs.length;",
+                element,
+                sent,
+            ),
+            f"{lesson.id}: the {sent} figure(s) of cell {cell.get('id')} drawn",
+            timeout=30,
+        )
         assert drawn >= sent
 
 
@@ -335,21 +381,27 @@ def type_answer(driver, lesson: Lesson, index: int, answer: str) -> None:
 
     cell = _cell(driver, index)
     _scroll_to(driver, cell)
-    editor = wait_for(lambda: (e := cell.find_element("css selector", ".cm-content")).is_displayed() and e,
-                      f"the editor of {lesson.id}'s answer cell")
+    editor = wait_for(
+        lambda: (e := cell.find_element("css selector", ".cm-content")).is_displayed() and e,
+        f"the editor of {lesson.id}'s answer cell",
+    )
     editor.click()
     _press(driver, Keys.CONTROL, "a")
     _press(driver, Keys.DELETE)
     for number, line in enumerate(answer.split("\n")):
         if number:
             # Enter, then select the indentation the editor added, so the typed line replaces it.
-            ActionChains(driver).send_keys(Keys.ENTER).key_down(Keys.SHIFT).send_keys(Keys.HOME).key_up(Keys.SHIFT).perform()
+            ActionChains(driver).send_keys(Keys.ENTER).key_down(Keys.SHIFT).send_keys(Keys.HOME).key_up(
+                Keys.SHIFT
+            ).perform()
         if line:
             ActionChains(driver).send_keys(line).perform()
     typed = driver.execute_script(
-        "return [...arguments[0].querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n');", editor)
+        "return [...arguments[0].querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n');", editor
+    )
     assert [line.rstrip() for line in typed.split("\n")] == [line.rstrip() for line in answer.split("\n")], (
-        f"the editor holds something else than what was typed:\n{typed}")
+        f"the editor holds something else than what was typed:\n{typed}"
+    )
 
 
 def run_cells(driver, lesson: Lesson, first: int, count: int) -> None:
@@ -366,7 +418,9 @@ def run_cells(driver, lesson: Lesson, first: int, count: int) -> None:
 
     def done():
         now = _prompts(driver)
-        return _kernel_idle(driver) and all(now[p] != before[p] and re.fullmatch(r"\[\d+\]:", now[p]) for p in positions)
+        return _kernel_idle(driver) and all(
+            now[p] != before[p] and re.fullmatch(r"\[\d+\]:", now[p]) for p in positions
+        )
 
     wait_for(done, f"{lesson.id}: cells {first}..{first + count - 1} to run")
 
@@ -374,25 +428,39 @@ def run_cells(driver, lesson: Lesson, first: int, count: int) -> None:
 def validate(driver, lesson: Lesson) -> tuple[str, str, dict[str, tuple[str, str]], str]:
     """Press the course's Validate; return the result's kind (passed/failed/error), its text, its
     table ``{exercise: (points, message)}`` and the total it shows."""
-    button = wait_for(lambda: _js(driver, "return panel.querySelector('.flowlib-validate-button');"),
-                      "the course's Validate button in the notebook toolbar")
+    button = wait_for(
+        lambda: _js(driver, "return panel.querySelector('.flowlib-validate-button');"),
+        "the course's Validate button in the notebook toolbar",
+    )
     assert not _js(driver, "return panel.querySelector('.validate-button');"), "nbgrader's Validate button is shown too"
     button.click()
-    result = wait_for(lambda: driver.execute_script("return document.querySelector('#flowlib-validation');"),
-                      f"{lesson.id}'s validation result", timeout=300)
+    result = wait_for(
+        lambda: driver.execute_script("return document.querySelector('#flowlib-validation');"),
+        f"{lesson.id}'s validation result",
+        timeout=300,
+    )
     time.sleep(0.3)  # the dialog's opening transition
     driver.execute_script("return document.querySelector('.jp-Dialog-content');").screenshot(
-        str(artifact(f"{lesson.id}_validate.png")))
-    kind = next((k.rsplit("-", 1)[1] for k in result.get_attribute("class").split() if k.startswith("flowlib-validation-")), "")
+        str(artifact(f"{lesson.id}_validate.png"))
+    )
+    kind = next(
+        (k.rsplit("-", 1)[1] for k in result.get_attribute("class").split() if k.startswith("flowlib-validation-")), ""
+    )
     text = result.text
     rows = driver.execute_script(
         "return [...arguments[0].querySelectorAll('tbody tr')].map(r => [r.dataset.exercise,"
         " r.querySelector('.flowlib-exercise-points').innerText, r.querySelector('.flowlib-exercise-message').innerText]);",
-        result)
-    total = driver.execute_script("return arguments[0].querySelector('.flowlib-total-points')?.innerText ?? '';", result)
+        result,
+    )
+    total = driver.execute_script(
+        "return arguments[0].querySelector('.flowlib-total-points')?.innerText ?? '';", result
+    )
     driver.execute_script("document.querySelector('.jp-Dialog .jp-mod-accept').click();")
-    wait_for(lambda: not driver.execute_script("return document.querySelector('#flowlib-validation');"),
-             "the validation dialog to close", timeout=30)
+    wait_for(
+        lambda: not driver.execute_script("return document.querySelector('#flowlib-validation');"),
+        "the validation dialog to close",
+        timeout=30,
+    )
     return kind, text, {name: (points, message) for name, points, message in rows}, total
 
 
@@ -400,11 +468,15 @@ def rate(driver, lab: Lab, lesson: Lesson) -> dict[str, int]:
     """Move each self-assessment slider to a new value, press Save; return the values chosen."""
     from selenium.webdriver.common.keys import Keys
 
-    objectives = [o.id for o in load_objectives(lab.course / "self_assessment" / "objectives.json").for_lesson(lesson.id)]
+    objectives = [
+        o.id for o in load_objectives(lab.course / "self_assessment" / "objectives.json").for_lesson(lesson.id)
+    ]
     cell = _cell(driver, lesson.rate_cell())
     _scroll_to(driver, cell)
-    handles = wait_for(lambda: (h := cell.find_elements("css selector", ".noUi-handle")) and len(h) == len(objectives) and h,
-                       f"{lesson.id}: one self-assessment slider per objective ({len(objectives)})")
+    handles = wait_for(
+        lambda: (h := cell.find_elements("css selector", ".noUi-handle")) and len(h) == len(objectives) and h,
+        f"{lesson.id}: one self-assessment slider per objective ({len(objectives)})",
+    )
     bold = [b.text for b in cell.find_elements("css selector", ".widget-html-content b")]
     shown = [text for text in bold if re.fullmatch(r"\d\d\.[\w.-]+", text)]  # each slider's objective id
     assert shown == objectives, f"{lesson.id}: the sliders are labelled {shown}, the objectives are {objectives}"
@@ -418,12 +490,19 @@ def rate(driver, lab: Lab, lesson: Lesson) -> dict[str, int]:
         key = Keys.ARROW_RIGHT if target > start else Keys.ARROW_LEFT
         for _ in range(abs(target - start)):
             handle.send_keys(key)
-        wait_for(lambda handle=handle, target=target: round(float(handle.get_attribute("aria-valuenow"))) == target,
-                 f"{lesson.id}: slider {objective} at {target}", timeout=10)
+        wait_for(
+            lambda handle=handle, target=target: round(float(handle.get_attribute("aria-valuenow"))) == target,
+            f"{lesson.id}: slider {objective} at {target}",
+            timeout=10,
+        )
         chosen[objective] = target
-    save_button = next(b for b in cell.find_elements("css selector", "button.widget-button") if b.text.strip() == "Save")
+    save_button = next(
+        b for b in cell.find_elements("css selector", "button.widget-button") if b.text.strip() == "Save"
+    )
     save_button.click()
-    wait_for(lambda: "Saved" in cell.find_element("css selector", ".jp-OutputArea").text, f"{lesson.id}: 'Saved' after Save")
+    wait_for(
+        lambda: "Saved" in cell.find_element("css selector", ".jp-OutputArea").text, f"{lesson.id}: 'Saved' after Save"
+    )
     _scroll_to(driver, save_button)
     time.sleep(0.3)
     cell.find_element("css selector", ".jp-OutputArea").screenshot(str(artifact(f"{lesson.id}_rating.png")))
@@ -438,7 +517,8 @@ def rate(driver, lab: Lab, lesson: Lesson) -> dict[str, int]:
 def test_the_course_settings_are_installed():
     assert INSTALLED_SETTINGS.is_file(), f"{INSTALLED_SETTINGS} is missing: `make install` copies {SETTINGS} there"
     assert json.loads(INSTALLED_SETTINGS.read_text()) == json.loads(SETTINGS.read_text()), (
-        f"{INSTALLED_SETTINGS} differs from {SETTINGS}: run `make install`")
+        f"{INSTALLED_SETTINGS} differs from {SETTINGS}: run `make install`"
+    )
 
 
 def test_the_first_minute(lab, browser):
@@ -446,7 +526,9 @@ def test_the_first_minute(lab, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{lab.url}/?token={lab.token}")  # what the link JupyterLab prints on start opens
-    wait_for(lambda: "/lab/tree/notebooks" in browser.current_url, f"{lab.url}/ to open the lessons: {browser.current_url}")
+    wait_for(
+        lambda: "/lab/tree/notebooks" in browser.current_url, f"{lab.url}/ to open the lessons: {browser.current_url}"
+    )
     lessons = sorted(p.name for p in (lab.course / "notebooks").iterdir() if re.match(r"^\d\d_", p.name))
 
     def listed():
@@ -483,7 +565,8 @@ def test_a_learner_works_through_the_lesson(lab, browser, lesson_id):
         heatmap = _cell(browser, lesson.heatmap_cell())
         _scroll_to(browser, heatmap)
         heatmap.find_element("css selector", ".jp-OutputArea-output img").screenshot(
-            str(artifact(f"{lesson.id}_heatmap.png")))
+            str(artifact(f"{lesson.id}_heatmap.png"))
+        )
     _assert_console_clean(browser, f"after running all of {lesson.id}")
 
     # A correct answer in the first exercise: its tests pass.
@@ -499,15 +582,22 @@ def test_a_learner_works_through_the_lesson(lab, browser, lesson_id):
     kind, text, table, total = validate(browser, lesson)
     artifact(f"{lesson.id}_validate.txt").write_text(text + "\n")
     assert lesson.saved() == before, f"{lesson.id}: Validate changed the notebook file"
-    possible = {name: points for name, (_, points) in validation.per_exercise(validation.test_cells(lesson.cells)).items()}
+    possible = {
+        name: points for name, (_, points) in validation.per_exercise(validation.test_cells(lesson.cells)).items()
+    }
     answered = lesson.cells[answer_cell]["metadata"]["nbgrader"]["grade_id"]
     earned = {name: points if name == answered else 0 for name, points in possible.items()}
     assert {name: points for name, (points, _) in table.items()} == {
-        name: f"{earned[name]:g} of {points:g}" for name, points in possible.items()}, f"{lesson.id}: Validate shows {text}"
+        name: f"{earned[name]:g} of {points:g}" for name, points in possible.items()
+    }, f"{lesson.id}: Validate shows {text}"
     assert table[answered][1] == "", f"{lesson.id}: the answered exercise has a message: {table[answered]}"
     for name in set(possible) - {answered}:
-        assert table[name][1] == validation.NOT_ANSWERED, f"{lesson.id}: {name} says {table[name][1]!r}, not that it is unanswered"
-    assert total == f"{sum(earned.values()):g} of {sum(possible.values()):g} point(s)", f"{lesson.id}: the total reads {total!r}"
+        assert table[name][1] == validation.NOT_ANSWERED, (
+            f"{lesson.id}: {name} says {table[name][1]!r}, not that it is unanswered"
+        )
+    assert total == f"{sum(earned.values()):g} of {sum(possible.values()):g} point(s)", (
+        f"{lesson.id}: the total reads {total!r}"
+    )
     assert kind == ("passed" if len(possible) == 1 else "failed"), f"{lesson.id}: Validate says {kind}: {text[:500]}"
 
     # Rate: the sliders' values are appended to the course's ratings file.

@@ -19,7 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def _cell(kind: str, source: str | list[str], **nbgrader: object) -> dict:
     cell = {"cell_type": kind, "metadata": {}, "source": source, "id": str(nbgrader.get("grade_id", "x"))}
     if nbgrader:
-        cell["metadata"]["nbgrader"] = {"schema_version": 3, "solution": False, "grade": False, "locked": False, **nbgrader}
+        cell["metadata"]["nbgrader"] = {
+            "schema_version": 3,
+            "solution": False,
+            "grade": False,
+            "locked": False,
+            **nbgrader,
+        }
     if kind == "code":
         cell.update(outputs=[], execution_count=None)
     return cell
@@ -46,13 +52,18 @@ def test_each_role_from_the_cell_type_and_the_nbgrader_flags():
     assert nbgrader_meta(_cell("code", "", grade_id="t", grade=True, points=3))["points"] == 3
 
 
-@pytest.mark.parametrize("lesson", sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit()))
+@pytest.mark.parametrize(
+    "lesson", sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit())
+)
 def test_the_roles_agree_with_nbgraders_own_reading_of_every_course_cell(lesson):
     notebook = nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
     for cell in notebook.cells:
         code, solution, grade = cell.cell_type == "code", is_solution(cell), is_grade(cell)
-        expected = ("answer" if solution else "test" if grade else "course") if code else \
-            ("manual" if solution and grade else "text")
+        expected = (
+            ("answer" if solution else "test" if grade else "course")
+            if code
+            else ("manual" if solution and grade else "text")
+        )
         assert cell_role(cell) == expected, (lesson, cell.get("id"))
 
 
@@ -86,10 +97,14 @@ def test_the_learners_check_and_the_grader_say_the_same_words(tmp_path):
     """An unanswered exercise and an answer cell not run: ``flowlib check`` (score_notebook, in
     this process) and the grader (testcell.run_test) give the very same message."""
     test = "assert double(2) == 4\n"
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.from_dict(_cell("code", "def double(x):\n    raise NotImplementedError()", grade_id="ex", solution=True)),
-        nbformat.from_dict(_cell("code", test, grade_id="ex_test", grade=True, points=1)),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.from_dict(
+                _cell("code", "def double(x):\n    raise NotImplementedError()", grade_id="ex", solution=True)
+            ),
+            nbformat.from_dict(_cell("code", test, grade_id="ex_test", grade=True, points=1)),
+        ]
+    )
     path = tmp_path / "lesson.ipynb"
     path.write_text(nbformat.writes(notebook), encoding="utf-8")
     unanswered = score_notebook(path)["ex_test"].message
@@ -100,6 +115,9 @@ def test_the_learners_check_and_the_grader_say_the_same_words(tmp_path):
 
     def missing(name):
         raise NameError(name)
+
     assert unanswered == testcell.run_test(test, "ex_test", {}, lambda name: stub).message == NOT_ANSWERED
-    assert not_run == testcell.run_test(test, "ex_test", {}, missing).message == undefined("name 'double' is not defined")
+    assert (
+        not_run == testcell.run_test(test, "ex_test", {}, missing).message == undefined("name 'double' is not defined")
+    )
     assert not_run == "name 'double' is not defined: answer and run the exercise cell above this test first"

@@ -57,7 +57,9 @@ def test_every_lesson_checks_its_claims(lesson):
         assert asserts(source) >= 1, f"{where}: a claim cell must assert its claim"
         assert "print(" in source, f"{where}: a claim cell prints the numbers it checks"
         assert not cell["metadata"].get("nbgrader", {}).get("grade"), f"{where}: a claim cell is not graded"
-        assert "raises-exception" not in cell["metadata"].get("tags", []), f"{where}: a claim may not be allowed to fail"
+        assert "raises-exception" not in cell["metadata"].get("tags", []), (
+            f"{where}: a claim may not be allowed to fail"
+        )
         assert "BEGIN SOLUTION" not in source, f"{where}: a claim cell holds no solution"
 
 
@@ -89,9 +91,15 @@ def test_claims_on_trained_runs_compare_with_the_recorded_range(lesson):
     against one recorded value."""
     for name in recorded_seeds_read_by(lesson):
         record = json.loads((REPO / "checkpoints" / f"{name}.json").read_text())
-        assert len(record.get("seeds", {})) >= 8 or "budget" in record, f"{name}.json: fewer than 8 seeds and no stated budget"
-        recipes = [p for p in (REPO / "recipes").glob("*.py") if "CLAIMS" in p.read_text()
-                   and (p.stem == name or f'NAME = "{name.removesuffix("_seeds")}"' in p.read_text())]
+        assert len(record.get("seeds", {})) >= 8 or "budget" in record, (
+            f"{name}.json: fewer than 8 seeds and no stated budget"
+        )
+        recipes = [
+            p
+            for p in (REPO / "recipes").glob("*.py")
+            if "CLAIMS" in p.read_text()
+            and (p.stem == name or f'NAME = "{name.removesuffix("_seeds")}"' in p.read_text())
+        ]
         assert recipes, f"{name}.json: no recipe with CLAIMS records it, so `make claims` cannot re-run it"
     sources = ["".join(c["source"]) for c in claim_cells(REPO / "solutions" / lesson / f"{lesson}.ipynb")]
     assert any("MARGIN" in source for source in sources), f"{lesson}: no claim cell states the margin of its live run"

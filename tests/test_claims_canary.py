@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "recipes"))
 import claims  # noqa: E402
 
-TOY = '''
+TOY = """
 CLAIMS = {"00.positive": "the number is positive", "00.mostly_small": "most seeds give a number below a million"}
 QUICK = True
 def measure(seed, *, bf16=False):
@@ -30,7 +30,7 @@ def judge(runs):
         small = sum(r["number"] < 10**6 for r in runs.values())
         out["00.mostly_small"] = (small > len(runs) / 2, f"{small}/{len(runs)} below a million")
     return out
-'''
+"""
 
 
 def toy_recipes(root: Path) -> Path:
@@ -40,7 +40,9 @@ def toy_recipes(root: Path) -> Path:
     (root / "checkpoints").mkdir()
     (folder / "toy.py").write_text(TOY)
     (folder / "no_claims.py").write_text("QUICK = True\n")  # a recipe without CLAIMS takes no part
-    (root / "checkpoints" / "toy_seeds.json").write_text(json.dumps({"seeds": {"5": {"number": 5.0}, "7": {"number": 7.0}}}))
+    (root / "checkpoints" / "toy_seeds.json").write_text(
+        json.dumps({"seeds": {"5": {"number": 5.0}, "7": {"number": 7.0}}})
+    )
     return folder
 
 
@@ -83,7 +85,9 @@ def test_every_claims_recipe_follows_the_interface():
         assert path is not None and path.is_file(), f"{name}: no recorded seeds in checkpoints/"
         record = json.loads(path.read_text())
         assert {"seeds", "machine", "torch"} <= set(record), f"{path.name}: needs seeds, machine and torch"
-        assert len(record["seeds"]) >= 8 or "budget" in record, f"{path.name}: fewer than 8 seeds, and no 'budget' saying why"
+        assert len(record["seeds"]) >= 8 or "budget" in record, (
+            f"{path.name}: fewer than 8 seeds, and no 'budget' saying why"
+        )
 
 
 def test_quick_claims_hold_on_a_fresh_seed(capsys):

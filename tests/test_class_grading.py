@@ -23,13 +23,15 @@ from flowlib.course import instructor
 from tests.scratch import scratch_course
 
 LESSON = "00_getting_started"
-RIGHT = '''def similarity_scores(query, keys):
+RIGHT = """def similarity_scores(query, keys):
     query, keys = np.asarray(query, dtype=float), np.asarray(keys, dtype=float)
     if keys.ndim != 2 or query.ndim != 1 or keys.shape[1] != query.shape[0]:
         raise ValueError(f"query of size {query.shape} does not match keys of shape {keys.shape}")
-    return keys @ query'''
+    return keys @ query"""
 ROUNDED = "def similarity_scores(query, keys):\n    return (np.asarray(keys, dtype=float) @ np.asarray(query, dtype=float)).round()"
-COLUMNS = "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float).T @ np.asarray(query, dtype=float)"
+COLUMNS = (
+    "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float).T @ np.asarray(query, dtype=float)"
+)
 CLASS = {"ada": RIGHT, "Bob Smith": RIGHT, "chloé": ROUNDED, "dan": COLUMNS, "eve": "", "fay": RIGHT}
 EXPECTED = {"ada": 2.0, "Bob Smith": 2.0, "chloé": 1.0, "dan": 0.0, "eve": 0.0, "fay": 2.0}
 
@@ -122,8 +124,12 @@ def test_kill_9_leaves_a_consistent_gradebook_and_a_resumable_run(course):
 
 
 def test_the_cli_says_what_was_refused_and_exits_3(course):
-    result = subprocess.run([sys.executable, "-m", "flowlib.course.cli", "instructor", "autograde"], cwd=course,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "flowlib.course.cli", "instructor", "autograde"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "gus" in result.stdout + result.stderr and "refused" in result.stdout + result.stderr
 
@@ -143,9 +149,17 @@ def test_a_solution_whose_claim_fails_is_refused_before_any_learner_is_graded(tm
     root = scratch_course(tmp_path, LESSON)
     solution = root / "solutions" / LESSON / f"{LESSON}.ipynb"
     notebook = json.loads(solution.read_text())
-    notebook["cells"].insert(3, {"cell_type": "code", "execution_count": None, "id": "00_broken_claim",
-                                 "metadata": {"tags": ["claim"]}, "outputs": [],
-                                 "source": "assert 0.5 > 0.9, 'the claim no longer holds'"})
+    notebook["cells"].insert(
+        3,
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "00_broken_claim",
+            "metadata": {"tags": ["claim"]},
+            "outputs": [],
+            "source": "assert 0.5 > 0.9, 'the claim no longer holds'",
+        },
+    )
     solution.write_text(json.dumps(notebook))
     instructor.release(root, [LESSON], force=True)
     released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())

@@ -23,19 +23,25 @@ def test_close_passes_within_tolerance_and_names_the_worst_difference():
 
 def test_close_names_a_known_mistake_shape_and_non_finite_values():
     mistakes = {"the scores were not scaled": _array([3.0, 4.0])}
-    assert "it looks like the scores were not scaled" in decide("close", _array([3.0, 4.0]), _array([1.0, 2.0]), "w", {}, mistakes)
+    assert "it looks like the scores were not scaled" in decide(
+        "close", _array([3.0, 4.0]), _array([1.0, 2.0]), "w", {}, mistakes
+    )
     assert "has shape (3,); expected (2,)" in decide("close", _array([1, 2, 3]), _array([1, 2]), "w", {})
     assert "NaN or infinite" in decide("close", _array([np.nan, 1.0]), _array([0.0, 1.0]), "w", {})
     assert decide("close", {"unsupported": "Liar"}, _array([1.0]), "w", {}) != ""
 
 
 def test_close_appends_the_hint():
-    assert decide("close", _array([0.0]), _array([1.0]), "w", {"hint": "Subtract the max."}).endswith("Subtract the max.")
+    assert decide("close", _array([0.0]), _array([1.0]), "w", {"hint": "Subtract the max."}).endswith(
+        "Subtract the max."
+    )
 
 
 def test_equal_on_arrays_and_plain_values():
     assert decide("equal", _array([1, 2]), _array([1, 2]), "ids", {}) == ""
-    assert "differs from the expected value at 1 of 2 positions" in decide("equal", _array([1, 3]), _array([1, 2]), "ids", {})
+    assert "differs from the expected value at 1 of 2 positions" in decide(
+        "equal", _array([1, 3]), _array([1, 2]), "ids", {}
+    )
     assert decide("equal", "abc", "abc", "s", {}) == ""
     assert decide("equal", "abd", "abc", "s", {}) == "s is 'abd'; expected 'abc'."
     assert "plain Python data" in decide("equal", {"unsupported": "Liar"}, 3, "count", {})
@@ -50,12 +56,15 @@ def test_shape_and_sums_to_one():
     assert "negative entries" in decide("sums_to_one", _array([[1.5, -0.5]]), None, "weights", params)
 
 
-@pytest.mark.parametrize("outcome, fragment", [
-    ({"raised": None}, "nothing was raised"),
-    ({"raised": "NotImplementedError", "matches": False, "text": ""}, "not answered yet"),
-    ({"raised": "TypeError", "matches": False, "text": "bad"}, "but it raised TypeError: 'bad'"),
-    ({"raised": "ValueError", "matches": True, "text": "d_model 10"}, "should mention '4'"),
-])
+@pytest.mark.parametrize(
+    "outcome, fragment",
+    [
+        ({"raised": None}, "nothing was raised"),
+        ({"raised": "NotImplementedError", "matches": False, "text": ""}, "not answered yet"),
+        ({"raised": "TypeError", "matches": False, "text": "bad"}, "but it raised TypeError: 'bad'"),
+        ({"raised": "ValueError", "matches": True, "text": "d_model 10"}, "should mention '4'"),
+    ],
+)
 def test_raises_says_what_happened(outcome, fragment):
     message = decide("raises", outcome, {"types": ["ValueError"]}, "split", {"message_contains": ["10", "4"]})
     assert fragment in message
@@ -73,4 +82,7 @@ def test_true_option_and_choice():
     assert decide("option", "B", None, "quiz", {"options": ["A", "B"]}) == ""
     assert "is not one of the options" in decide("option", "E", None, "quiz", {"options": ["A", "B"]})
     assert decide("choice", "B", "B", "quiz", {"options": ["A", "B"], "why": "Look again."}) == ""
-    assert decide("choice", "A", "B", "quiz", {"options": ["A", "B"], "why": "Look again."}) == "quiz: 'A' is not the best answer. Look again."
+    assert (
+        decide("choice", "A", "B", "quiz", {"options": ["A", "B"], "why": "Look again."})
+        == "quiz: 'A' is not the best answer. Look again."
+    )

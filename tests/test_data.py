@@ -82,7 +82,9 @@ def test_mask_tokens_rules_hold_for_every_draw():
     ids = _special_batch()
     before = ids.clone()
     for seed in range(5):
-        inputs, labels = mask_tokens(ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=0.3, generator=torch.Generator().manual_seed(seed))
+        inputs, labels = mask_tokens(
+            ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=0.3, generator=torch.Generator().manual_seed(seed)
+        )
         assert inputs.shape == labels.shape == ids.shape and inputs.dtype == labels.dtype == torch.long
         assert torch.equal(ids, before)  # not modified in place
         chosen = labels != -100
@@ -90,7 +92,9 @@ def test_mask_tokens_rules_hold_for_every_draw():
         assert not (chosen & (ids <= 2)).any()  # special tokens are never chosen
         assert torch.equal(labels[chosen], ids[chosen])  # the label is the original id
         assert torch.equal(inputs[~chosen], ids[~chosen])  # only chosen positions change
-    everything, _ = mask_tokens(ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=1.0, generator=torch.Generator().manual_seed(0))
+    everything, _ = mask_tokens(
+        ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=1.0, generator=torch.Generator().manual_seed(0)
+    )
     assert torch.equal(everything[ids <= 2], ids[ids <= 2])
     nothing, labels = mask_tokens(ids, mask_id=3, vocab_size=50, special_ids=(0, 1, 2), p=0.0)
     assert torch.equal(nothing, ids) and (labels == -100).all()
@@ -99,15 +103,21 @@ def test_mask_tokens_rules_hold_for_every_draw():
 def test_mask_tokens_statistics_follow_80_10_10():
     ids = torch.randint(10, 1000, (200, 500), generator=torch.Generator().manual_seed(2))
     ids[:, 0] = 1
-    inputs, labels = mask_tokens(ids, mask_id=4, vocab_size=1000, special_ids=(1,), p=0.15, generator=torch.Generator().manual_seed(3))
+    inputs, labels = mask_tokens(
+        ids, mask_id=4, vocab_size=1000, special_ids=(1,), p=0.15, generator=torch.Generator().manual_seed(3)
+    )
     chosen = labels != -100
     assert abs(chosen[:, 1:].float().mean().item() - 0.15) < 0.01
     x, y = inputs[chosen], ids[chosen]
     random = (x != 4) & (x != y)
     shares = torch.stack([(x == 4).float().mean(), random.float().mean(), (x == y).float().mean()])
     assert torch.allclose(shares, torch.tensor([0.8, 0.1, 0.1]), atol=0.02), shares
-    assert x[random].unique().numel() > 300 and 0 <= int(x[random].min()) and int(x[random].max()) < 1000  # uniform over the vocabulary
-    _, labels_half = mask_tokens(ids, mask_id=4, vocab_size=1000, special_ids=(1,), p=0.5, generator=torch.Generator().manual_seed(4))
+    assert (
+        x[random].unique().numel() > 300 and 0 <= int(x[random].min()) and int(x[random].max()) < 1000
+    )  # uniform over the vocabulary
+    _, labels_half = mask_tokens(
+        ids, mask_id=4, vocab_size=1000, special_ids=(1,), p=0.5, generator=torch.Generator().manual_seed(4)
+    )
     assert abs((labels_half[:, 1:] != -100).float().mean().item() - 0.5) < 0.01
 
 
@@ -121,11 +131,15 @@ def test_mask_tokens_is_seeded():
     torch.manual_seed(5)
     global_first = mask_tokens(ids, 3, 50, (0, 1, 2), 0.3)
     torch.manual_seed(5)
-    assert torch.equal(mask_tokens(ids, 3, 50, (0, 1, 2), 0.3)[0], global_first[0])  # generator=None: torch's global RNG
+    assert torch.equal(
+        mask_tokens(ids, 3, 50, (0, 1, 2), 0.3)[0], global_first[0]
+    )  # generator=None: torch's global RNG
 
 
 def test_mask_tokens_agrees_with_lesson_05_exercise_answer():
-    notebook = Path(__file__).resolve().parents[1] / "solutions" / "05_variants_bert_gpt_t5" / "05_variants_bert_gpt_t5.ipynb"
+    notebook = (
+        Path(__file__).resolve().parents[1] / "solutions" / "05_variants_bert_gpt_t5" / "05_variants_bert_gpt_t5.ipynb"
+    )
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     (answer,) = [c for c in cells if c.get("id") == "05_mask_tokens"]
     namespace = {"torch": torch}
@@ -147,7 +161,12 @@ def test_mask_tokens_agrees_with_lesson_05_exercise_answer():
         ((torch.ones(2, 4, dtype=torch.long), 3, 0), {}, ValueError, "vocab_size must be a positive int; got 0"),
         ((torch.ones(2, 4, dtype=torch.long), 50, 50), {}, ValueError, "mask_id must lie in 0..49"),
         ((torch.full((2, 4), 50), 3, 50), {}, ValueError, "ids must lie in 0..49 .*got ids from 50 to 50"),
-        ((torch.ones(2, 4, dtype=torch.long), 3, 50), {"special_ids": 0}, TypeError, "special_ids must be a collection"),
+        (
+            (torch.ones(2, 4, dtype=torch.long), 3, 50),
+            {"special_ids": 0},
+            TypeError,
+            "special_ids must be a collection",
+        ),
         ((torch.ones(2, 4, dtype=torch.long), 3.0, 50), {}, TypeError, "mask_id must be ints; got 3.0"),
     ],
 )

@@ -29,9 +29,22 @@ def test_this_environment_is_ready(capsys, threads_as_a_learner_has_them):
     shown = capsys.readouterr().out
     assert all(check.ok for check in results), [c for c in results if not c.ok]
     names = {check.name for check in results}
-    assert {"python", "torch", "nbgrader", "locked packages", "cpu cores", "torch threads", "gpu", "free memory",
-            "free disk", "pretrained encoder", "checkpoints", "widgets frontend", "Validate button",
-            "ratings folder"} <= names
+    assert {
+        "python",
+        "torch",
+        "nbgrader",
+        "locked packages",
+        "cpu cores",
+        "torch threads",
+        "gpu",
+        "free memory",
+        "free disk",
+        "pretrained encoder",
+        "checkpoints",
+        "widgets frontend",
+        "Validate button",
+        "ratings folder",
+    } <= names
     assert "All good" in shown
 
 
@@ -45,7 +58,10 @@ def _failed(check: Check, *in_fix: str) -> None:
 def test_wrong_versions_fail_against_the_pins(tmp_path):
     pins = {"torch": "2.0.0", "transformers": "3.0.0", "surely-not-a-course-package": "1.0"}
     _failed(doctor_module._version("torch", pins), "make install")
-    assert "2.13.0" in doctor_module._version("torch", pins).found and "pins 2.0.0" in doctor_module._version("torch", pins).found
+    assert (
+        "2.13.0" in doctor_module._version("torch", pins).found
+        and "pins 2.0.0" in doctor_module._version("torch", pins).found
+    )
     _failed(doctor_module._version("transformers", pins))
     missing = doctor_module._version("surely-not-a-course-package", pins)
     _failed(missing, "make install")
@@ -135,8 +151,11 @@ def test_extension_problems_fail(monkeypatch, tmp_path):
     monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@flowlib/validate"})
     _failed(doctor_module._validate_button(), "labextension enable")
     # the student edition disables the instructor's panels and nbgrader's own Validate button: that is fine
-    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions",
-                        lambda: {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:validate-assignment"})
+    monkeypatch.setattr(
+        doctor_module,
+        "_disabled_lab_extensions",
+        lambda: {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:validate-assignment"},
+    )
     assert doctor_module._validate_button().ok
     monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@jupyter-widgets/jupyterlab-manager"})
     _failed(doctor_module._widgets(), "labextension enable")
@@ -148,15 +167,27 @@ def test_extension_problems_fail(monkeypatch, tmp_path):
 def test_server_extension_settings_merge_with_the_learner_config_first(monkeypatch, tmp_path):
     low, high = tmp_path / "env", tmp_path / "learner"
     (low / "jupyter_server_config.d").mkdir(parents=True)
-    (low / "jupyter_server_config.d" / "nbgrader.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": True,
-                                               "nbgrader.server_extensions.validate_assignment": True}}}))
+    (low / "jupyter_server_config.d" / "nbgrader.json").write_text(
+        json.dumps(
+            {
+                "ServerApp": {
+                    "jpserver_extensions": {
+                        "nbgrader.server_extensions.formgrader": True,
+                        "nbgrader.server_extensions.validate_assignment": True,
+                    }
+                }
+            }
+        )
+    )
     high.mkdir()
-    (high / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}))
+    (high / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}})
+    )
     monkeypatch.setattr(doctor_module, "_config_dirs", lambda: [high, low])
     assert doctor_module._enabled_server_extensions() == {
-        "nbgrader.server_extensions.formgrader": False, "nbgrader.server_extensions.validate_assignment": True}
+        "nbgrader.server_extensions.formgrader": False,
+        "nbgrader.server_extensions.validate_assignment": True,
+    }
 
 
 def test_a_crashing_check_is_a_failed_check_with_a_fix():
@@ -171,7 +202,9 @@ def test_a_crashing_check_is_a_failed_check_with_a_fix():
 def test_doctor_command_exits_1_when_something_needs_fixing(monkeypatch, capsys):
     from flowlib.course import cli
 
-    monkeypatch.setattr(doctor_module, "checks", lambda: [Check("python", True, "3.11"), Check("torch", False, "2.0.0", "fix it")])
+    monkeypatch.setattr(
+        doctor_module, "checks", lambda: [Check("python", True, "3.11"), Check("torch", False, "2.0.0", "fix it")]
+    )
     assert cli.main(["doctor"]) == 1
     shown = capsys.readouterr().out
     assert "[FIX] torch" in shown and "-> fix it" in shown and "1 thing(s) to fix" in shown

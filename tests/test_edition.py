@@ -36,7 +36,9 @@ def scratch_course(dest: Path) -> Path:
     committed version (what the last release made), and that state is recorded as released."""
     for folder in (*edition.FOLDERS, "solutions", edition.TEMPLATES):
         if folder != "notebooks":
-            shutil.copytree(ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(
+                ROOT / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+            )
     for name in (*edition.FILES, "nbgrader_config.py"):
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -88,19 +90,47 @@ def _edit_cell(path: Path, cell_id: str, source: str) -> None:
 
 def test_the_edition_holds_what_a_learner_needs(built):
     course, out = built
-    for path in (NOTEBOOK, "flowlib/__init__.py", "flowlib/grading.py", "self_assessment/objectives.json",
-                 "self_assessment/self_assessment.ipynb", "checkpoints/char_gpt_pydoc.pt", "recipes/char_gpt_pydoc.py",
-                 "requirements.lock", "requirements.txt", "pyproject.toml", "tools/install.sh", "environment.yml",
-                 "postBuild", "start", "nbgrader_config.py", ".gitignore", edition.MANIFEST,
-                 ".jupyter-config/jupyter_server_config.json", ".jupyter-config/labconfig/page_config.json",
-                 "jupyterlab/validate/labextension/package.json"):
+    for path in (
+        NOTEBOOK,
+        "flowlib/__init__.py",
+        "flowlib/grading.py",
+        "self_assessment/objectives.json",
+        "self_assessment/self_assessment.ipynb",
+        "checkpoints/char_gpt_pydoc.pt",
+        "recipes/char_gpt_pydoc.py",
+        "requirements.lock",
+        "requirements.txt",
+        "pyproject.toml",
+        "tools/install.sh",
+        "environment.yml",
+        "postBuild",
+        "start",
+        "nbgrader_config.py",
+        ".gitignore",
+        edition.MANIFEST,
+        ".jupyter-config/jupyter_server_config.json",
+        ".jupyter-config/labconfig/page_config.json",
+        "jupyterlab/validate/labextension/package.json",
+    ):
         assert (out / path).is_file(), f"the edition lacks {path}"
     assert {p.name for p in (out / "notebooks").iterdir()} == set(_lessons(course))
     readme = (out / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme and 'ARGS="--port 8899 --no-browser"' in readme
     makefile = (out / "Makefile").read_text()
-    assert re.search(r"^lab: ", makefile, re.M) and re.search(r"^test: ", makefile, re.M) and "flowlib check" in makefile
-    for instructor_only in ("solutions", "tests", "submitted", "autograded", "feedback", "gradebook.db", "edition", ".ci", "AUTHORING.md"):
+    assert (
+        re.search(r"^lab: ", makefile, re.M) and re.search(r"^test: ", makefile, re.M) and "flowlib check" in makefile
+    )
+    for instructor_only in (
+        "solutions",
+        "tests",
+        "submitted",
+        "autograded",
+        "feedback",
+        "gradebook.db",
+        "edition",
+        ".ci",
+        "AUTHORING.md",
+    ):
         assert not (out / instructor_only).exists(), f"the edition holds the instructor's {instructor_only}"
     assert "solutions" not in (out / "nbgrader_config.py").read_text()
     manifest = edition.read_manifest(out)
@@ -160,12 +190,21 @@ def _new_version(old: Path, dest: Path) -> Path:
     for cell in notebook["cells"]:
         if cell["id"] == "00_similarity_scores":
             cell["source"] = cell_source(cell) + "\n# (the course changed this answer cell too)"
-    notebook["cells"].append({"cell_type": "markdown", "id": "00_new_in_v2", "metadata": {}, "source": "A new closing note."})
+    notebook["cells"].append(
+        {"cell_type": "markdown", "id": "00_new_in_v2", "metadata": {}, "source": "A new closing note."}
+    )
     path.write_text(json.dumps(notebook, indent=1))
     (dest / "notebooks" / "09_new_lesson").mkdir()
-    (dest / "notebooks" / "09_new_lesson" / "09_new_lesson.ipynb").write_text(json.dumps(
-        {"cells": [{"cell_type": "markdown", "id": "09_intro", "metadata": {}, "source": "# A new lesson"}],
-         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (dest / "notebooks" / "09_new_lesson" / "09_new_lesson.ipynb").write_text(
+        json.dumps(
+            {
+                "cells": [{"cell_type": "markdown", "id": "09_intro", "metadata": {}, "source": "# A new lesson"}],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
     (dest / "flowlib" / "grading.py").write_text((dest / "flowlib" / "grading.py").read_text() + "\n# v2\n")
     edition.write_manifest(dest, "v2")
     return dest
@@ -213,8 +252,9 @@ def test_an_update_brings_new_lessons_and_untouched_cells_and_keeps_every_edit(b
     assert ids[ids.index(work["after"]) + 1] == "my-own-note", "the learner's own cell stays where it was"
     assert by_id[work["ran"]]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "my run\n"}]
     unchanged = [c["id"] for c in before["cells"] if c["id"] not in ("00_similarity_scores", before["cells"][0]["id"])]
-    assert all(cell_source(by_id[i]) == cell_source(next(c for c in before["cells"] if c["id"] == i))
-               for i in unchanged)
+    assert all(
+        cell_source(by_id[i]) == cell_source(next(c for c in before["cells"] if c["id"] == i)) for i in unchanged
+    )
     assert (learner / "notebooks" / "09_new_lesson" / "09_new_lesson.ipynb").is_file(), "a new lesson arrives"
     assert (learner / "flowlib" / "grading.py").read_text().endswith("# v2\n"), "an untouched course file is updated"
     assert (learner / ".flowlib" / "ratings.jsonl").read_text() == '{"rating": 4}\n'
@@ -233,8 +273,13 @@ def test_update_from_git_moves_the_branch_and_keeps_the_edits(built, tmp_path):
     shutil.copytree(out, origin)
 
     def git(folder, *args):
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=folder,
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     git(origin, "init", "-q", "-b", "main")
     git(origin, "add", "-A")
@@ -299,10 +344,15 @@ def test_flowlib_lab_passes_jupyter_options_on(monkeypatch):
     assert cli.main(["lab", "--port", "8899", "--no-browser"]) == 0
     argv = seen["argv"]
     assert argv[1] == "lab" and argv.index("--port") + 1 == argv.index("8899") and "--no-browser" in argv, argv
-    assert seen["env"].get("HF_HUB_OFFLINE") == os.environ.get("HF_HUB_OFFLINE"), "lab leaves Hugging Face's settings alone"
+    assert seen["env"].get("HF_HUB_OFFLINE") == os.environ.get("HF_HUB_OFFLINE"), (
+        "lab leaves Hugging Face's settings alone"
+    )
     assert cli.main(["lab", "--help"]) == 0
     makefile = (ROOT / "Makefile").read_text()
-    assert "$(BIN)/flowlib lab $(ARGS)" in makefile and 'make lab ARGS="--port 8899 --no-browser"' in (ROOT / "README.md").read_text()
+    assert (
+        "$(BIN)/flowlib lab $(ARGS)" in makefile
+        and 'make lab ARGS="--port 8899 --no-browser"' in (ROOT / "README.md").read_text()
+    )
 
 
 def _free_port() -> int:
@@ -317,8 +367,14 @@ def learner_lab(built, tmp_path_factory):
     _, out = built
     scratch = tmp_path_factory.mktemp("learner-lab")
     port, token = _free_port(), secrets.token_hex(16)
-    command = cli.lab_command(out, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                              "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}")
+    command = cli.lab_command(
+        out,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+    )
     env = cli.lab_env(out, {**os.environ, "JUPYTER_RUNTIME_DIR": str(scratch)})
     log_path = scratch / "lab.log"
     log = log_path.open("w")
@@ -326,7 +382,9 @@ def learner_lab(built, tmp_path_factory):
 
     def call(path: str, data: dict | None = None, timeout: float = 180, as_json: bool = False):
         body = None if data is None else (json.dumps(data) if as_json else urllib.parse.urlencode(data)).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}, data=body)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}, data=body
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as reply:
                 return reply.status, reply.read().decode()
@@ -345,13 +403,21 @@ def test_the_learners_lab_has_validate_and_none_of_the_instructors_panels(learne
     call, out, log_path = learner_lab
     status, page = call("/lab")
     assert status == 200
-    config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    config = json.loads(
+        re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S).group(1)
+    )
     disabled = set(config.get("disabledExtensions", []))
-    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:assignment-list",
-            "@jupyter/nbgrader:course-list"} <= disabled, disabled
+    assert {
+        "@jupyter/nbgrader:formgrader",
+        "@jupyter/nbgrader:create-assignment",
+        "@jupyter/nbgrader:assignment-list",
+        "@jupyter/nbgrader:course-list",
+    } <= disabled, disabled
     assert "@jupyter/nbgrader:validate-assignment" in disabled, "one Validate button: the course's, not nbgrader's"
     status, body = call(lab_validate.ROUTE, {"path": "../elsewhere.ipynb"}, as_json=True)
-    assert status == 403 and "outside the server's folder" in json.loads(body)["error"], "the course's Validate is not served"
+    assert status == 403 and "outside the server's folder" in json.loads(body)["error"], (
+        "the course's Validate is not served"
+    )
     assert call("/formgrader")[0] == 404, "no Formgrader in the student edition"
     assert call("/assignments")[0] == 404, "no Assignment List (and its exchange polling) without an exchange"
     status, body = call("/nbgrader_version?version=" + __import__("nbgrader").__version__)

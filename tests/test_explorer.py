@@ -70,7 +70,9 @@ def test_minilm_weights_equal_hugging_face_output_attentions():
     hf, tokenizer = load_minilm()
     batch = tokenizer(SENTENCE)
     with explorer._eager_attention(hf), torch.no_grad():
-        attentions = hf(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_attentions=True).attentions
+        attentions = hf(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_attentions=True
+        ).attentions
     _, weights = explorer.attention_for(MINILM, SENTENCE)
     torch.testing.assert_close(weights, torch.stack([a[0] for a in attentions]))
 
@@ -102,8 +104,14 @@ def test_a_trained_flowlib_model_can_be_added_and_is_left_as_it_was(tiny_gpt):
         (lambda: explorer.attention_for("GPT-5", "hi"), "no model named 'GPT-5'"),
         (lambda: explorer.attention_for(CHAR_GPT, ""), "non-empty"),
         (lambda: explorer.attention_for(CHAR_GPT, "x" * 65), "at most 64 tokens"),
-        (lambda: explorer.plot_token_attention(["a", "b"], torch.ones(1, 1, 2, 2) / 2, 1, 0), "layer must be between 0 and 0; got 1"),
-        (lambda: explorer.plot_token_attention(["a", "b"], torch.ones(1, 1, 2, 2) / 2, 0, 0, "z"), "token 'z' is not one"),
+        (
+            lambda: explorer.plot_token_attention(["a", "b"], torch.ones(1, 1, 2, 2) / 2, 1, 0),
+            "layer must be between 0 and 0; got 1",
+        ),
+        (
+            lambda: explorer.plot_token_attention(["a", "b"], torch.ones(1, 1, 2, 2) / 2, 0, 0, "z"),
+            "token 'z' is not one",
+        ),
         (lambda: explorer.register("x", object()), "needs a flowlib.explorer.Source"),
     ],
 )

@@ -23,8 +23,12 @@ def test_sizes_balance_and_determinism(task):
 
 
 def test_labels_are_the_defining_package(task):
-    for text, label, name in zip(task.train_texts + task.test_texts, task.train_labels + task.test_labels,
-                                 task.train_names + task.test_names, strict=True):
+    for text, label, name in zip(
+        task.train_texts + task.test_texts,
+        task.train_labels + task.test_labels,
+        task.train_names + task.test_names,
+        strict=True,
+    ):
         assert name.split(":")[0].split(".")[0] == task.classes[label]
         assert len(text.split()) >= 4
 
@@ -81,10 +85,10 @@ def test_length_batches_cover_each_epoch_with_little_padding():
     mask = (torch.arange(5)[None, :] < lengths[:, None]).long()
     batch = {"input_ids": mask * torch.arange(1, 10)[:, None], "attention_mask": mask}
     stream = finetuning.length_batches(batch, torch.arange(9), batch_size=4, seed=0)
-    epoch = [next(stream) for _ in range(3)]                      # 9 texts in batches of 4: 4 + 4 + 1
+    epoch = [next(stream) for _ in range(3)]  # 9 texts in batches of 4: 4 + 4 + 1
     assert sorted(torch.cat([labels for _, _, labels in epoch]).tolist()) == list(range(9))
     for ids, m, labels in epoch:
-        assert ids.shape[1] == int(lengths[labels].max())          # cut to the batch's longest text
+        assert ids.shape[1] == int(lengths[labels].max())  # cut to the batch's longest text
         assert torch.equal(ids, batch["input_ids"][labels, : ids.shape[1]]) and torch.equal(m.sum(1), lengths[labels])
     again = finetuning.length_batches(batch, torch.arange(9), batch_size=4, seed=0)
     assert all(torch.equal(next(again)[2], labels) for _, _, labels in epoch)

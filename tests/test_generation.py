@@ -40,7 +40,8 @@ def gpt() -> GPT:
 def test_cache_gives_the_same_tokens(gpt: GPT, temperature: float, top_k: int | None) -> None:
     prompt = torch.randint(0, 30, (3, 4))
     tokens = [
-        generate(gpt, prompt, 20, temperature, top_k, use_cache, torch.Generator().manual_seed(1)) for use_cache in (True, False)
+        generate(gpt, prompt, 20, temperature, top_k, use_cache, torch.Generator().manual_seed(1))
+        for use_cache in (True, False)
     ]  # 24 tokens: past block_size=12, where the window slides
     assert tokens[0].shape == (3, 24)
     assert torch.equal(tokens[0][:, :4], prompt)
@@ -92,7 +93,9 @@ def test_greedy_decode_agrees_with_teacher_forcing() -> None:
 
 def rotary_gpt(block_size: int = 8) -> GPT:
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=30, block_size=block_size, n_layers=2, n_heads=2, d_model=16, positions="rotary")).eval()
+    return GPT(
+        GPTConfig(vocab_size=30, block_size=block_size, n_layers=2, n_heads=2, d_model=16, positions="rotary")
+    ).eval()
 
 
 def test_sliding_window_cache_equals_sliding_window_attention_past_the_block() -> None:

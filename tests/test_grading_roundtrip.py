@@ -80,7 +80,9 @@ def test_release_reproduces_the_committed_notebooks(course):
     from flowlib.course import released as last_release
 
     def files(folder):  # JupyterLab's .ipynb_checkpoints/ are no part of a release
-        return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+        return sorted(
+            p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts
+        )
 
     def committed(p):  # the committed bytes of notebooks/p, or None outside git
         shown = subprocess.run(["git", "show", f"HEAD:notebooks/{p.as_posix()}"], cwd=ROOT, capture_output=True)
@@ -92,14 +94,21 @@ def test_release_reproduces_the_committed_notebooks(course):
     skipped = {f"notebooks/{p.as_posix()}" for p in here if f"notebooks/{p.as_posix()}" in worked}
     missing = [str(p) for p in released if p not in here]
     extra = [str(p) for p in here if p not in released and f"notebooks/{p.as_posix()}" not in skipped]
-    assert not missing and not extra, f"notebooks/ holds other files than the release makes (run `make release`): missing {missing}, extra {extra}"
-    stale = [str(p) for p in released
-             if (course / "notebooks" / p).read_bytes()
-             != (committed(p) if f"notebooks/{p.as_posix()}" in skipped else (ROOT / "notebooks" / p).read_bytes())]
+    assert not missing and not extra, (
+        f"notebooks/ holds other files than the release makes (run `make release`): missing {missing}, extra {extra}"
+    )
+    stale = [
+        str(p)
+        for p in released
+        if (course / "notebooks" / p).read_bytes()
+        != (committed(p) if f"notebooks/{p.as_posix()}" in skipped else (ROOT / "notebooks" / p).read_bytes())
+    ]
     assert not stale, f"these student notebooks differ from what solutions/ generates (run `make release`): {stale}"
     if skipped:
-        pytest.skip("compared the committed version instead of these files, which someone changed here: "
-                    + "; ".join(f"{path} ({worked[path]})" for path in sorted(skipped)))
+        pytest.skip(
+            "compared the committed version instead of these files, which someone changed here: "
+            + "; ".join(f"{path} ({worked[path]})" for path in sorted(skipped))
+        )
 
 
 def test_student_notebooks_hide_solutions_and_hidden_tests(course):
@@ -139,8 +148,11 @@ def test_unanswered_release_scores_zero(course, lesson):
 def test_no_test_gives_points_to_an_unanswered_exercise(lesson):
     """Every test cell, hidden ones too, run against the released stubs: none may pass."""
     released = json.loads((ROOT / "notebooks" / lesson / f"{lesson}.ipynb").read_text())
-    stubs = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in released["cells"]
-             if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution")}
+    stubs = {
+        cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
+        for cell in released["cells"]
+        if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution")
+    }
     results = score_notebook(ROOT / "solutions" / lesson / f"{lesson}.ipynb", replace=stubs)
     assert results, f"{lesson} has no autograded test cells"
     earned = {grade_id: r.points for grade_id, r in results.items() if r.points or r.passed}
@@ -179,7 +191,9 @@ def test_unknown_lesson_is_a_clear_error():
 def test_quiz_answers_are_not_readable_in_released_notebooks():
     literal_answer = re.compile(r"check_choice\([^,]+,\s*\\?[\"']")  # check_choice(answer, "B", ...)
     for notebook in (ROOT / "notebooks").rglob("*.ipynb"):
-        assert not literal_answer.search(notebook.read_text()), f"{notebook.name} shows a quiz's right answer in a visible test"
+        assert not literal_answer.search(notebook.read_text()), (
+            f"{notebook.name} shows a quiz's right answer in a visible test"
+        )
 
 
 def test_every_exercise_rule_is_stated_where_the_learner_reads_it():
@@ -197,5 +211,7 @@ def test_every_exercise_rule_is_stated_where_the_learner_reads_it():
                 ruled += 1
                 text = prose.get(source["cells"][index - 1].get("id"), "")
                 missing = [name for name in names if f"`{name}`" not in text]
-                assert "**Rule:**" in text and not missing, f"{lesson}: the exercise before {cell['id']} does not state {missing}"
+                assert "**Rule:**" in text and not missing, (
+                    f"{lesson}: the exercise before {cell['id']} does not state {missing}"
+                )
     assert ruled >= 10

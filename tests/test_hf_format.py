@@ -60,7 +60,10 @@ def test_shipped_bert_mlm_hf_to_flowlib_and_back():
     batch = tokenizer(["Return a new [MASK] object.", "The [MASK] statement."], padding=True, return_tensors="pt")
     ours = hf_format.bert_from_hf(hf)
     expected = hf(**batch).logits
-    assert max_diff(ours(batch.input_ids, batch.token_type_ids, batch.attention_mask), expected, batch.attention_mask) <= TOL
+    assert (
+        max_diff(ours(batch.input_ids, batch.token_type_ids, batch.attention_mask), expected, batch.attention_mask)
+        <= TOL
+    )
     again = hf_format.bert_to_hf(ours)
     assert max_diff(again(**batch).logits, expected, batch.attention_mask) <= TOL
 
@@ -75,7 +78,9 @@ def test_bert_encoder_both_ways_on_minilm():
     encoder = hf_format.bert_from_hf(minilm)
     assert isinstance(encoder, BertEncoder)
     expected = minilm(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-    assert max_diff(encoder(batch.input_ids, attention_mask=batch.attention_mask), expected, batch.attention_mask) <= 1e-4
+    assert (
+        max_diff(encoder(batch.input_ids, attention_mask=batch.attention_mask), expected, batch.attention_mask) <= 1e-4
+    )
     hf = hf_format.bert_to_hf(encoder)
     assert type(hf).__name__ == "BertModel"
     actual = hf(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
@@ -107,7 +112,9 @@ def test_random_gpt2_hf_to_flowlib_and_back():
 
 def test_exports_refuse_what_hugging_face_cannot_hold():
     rotary = GPT(GPTConfig(vocab_size=11, block_size=8, n_layers=1, n_heads=2, d_model=8, positions="rotary"))
-    with pytest.raises(ValueError, match="supports positions='learned'; this Hugging Face model has positions='rotary'"):
+    with pytest.raises(
+        ValueError, match="supports positions='learned'; this Hugging Face model has positions='rotary'"
+    ):
         hf_format.gpt_to_hf(rotary)
     with pytest.raises(TypeError, match="needs a flowlib GPT; got Linear"):
         hf_format.gpt_to_hf(torch.nn.Linear(2, 2))
@@ -145,7 +152,21 @@ def test_fill_mask_pipeline_predicts_real_words():
     fill = transformers.pipeline("fill-mask", model=str(course_model_path("pydoc-bert-mlm")), device="cpu")
     top = [p["token_str"] for p in fill("Return a new [MASK] object.", top_k=5)]
     assert all(t.isalpha() for t in top[:3]), top
-    nouns = {"list", "dictionary", "sequence", "object", "set", "string", "tuple", "array", "module", "class", "file", "value", "type"}
+    nouns = {
+        "list",
+        "dictionary",
+        "sequence",
+        "object",
+        "set",
+        "string",
+        "tuple",
+        "array",
+        "module",
+        "class",
+        "file",
+        "value",
+        "type",
+    }
     assert nouns & {p["token_str"] for p in fill("Return a shallow copy of the [MASK].", top_k=10)}
 
 

@@ -56,7 +56,9 @@ def course(tmp_path: Path) -> Path:
     return root
 
 
-def put(root: Path, student: str, lesson: str, data: bytes, name: str | None = None, when: datetime | None = None) -> Path:
+def put(
+    root: Path, student: str, lesson: str, data: bytes, name: str | None = None, when: datetime | None = None
+) -> Path:
     """Write submitted/<student>/<lesson>/<name> (and timestamp.txt when ``when`` is given)."""
     folder = root / "submitted" / student / lesson
     folder.mkdir(parents=True, exist_ok=True)
@@ -204,7 +206,9 @@ def test_the_notebook_named_after_the_lesson_wins_over_copies(course):
 
 def test_deleted_graded_cells_are_graded_with_a_note(course):
     nb = json.loads(notebook(A))
-    nb["cells"] = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != "02_softmax_tests_basic"]
+    nb["cells"] = [
+        c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") != "02_softmax_tests_basic"
+    ]
     put(course, "alice", A, json.dumps(nb).encode())
     (found,), refused = find_submissions(course, LESSONS)
     assert refused == [] and "02_softmax_tests_basic" in found.notes[0] and "score 0" in found.notes[0]
@@ -320,8 +324,15 @@ def test_a_download_of_bad_files_refuses_each_and_imports_the_rest(course, tmp_p
     assert [e.student for e in report.imported] == ["good"]
     reasons = " | ".join(r.reason for r in report.refused)
     assert len(report.refused) == 6 and not report.ok
-    for expected in (f"empty_{A}.ipynb: expected", "0 bytes", "not valid JSON", f"found lesson {A}'s notebook",
-                     "'who_knows.ipynb'", "no ASCII form", "symbolic link"):
+    for expected in (
+        f"empty_{A}.ipynb: expected",
+        "0 bytes",
+        "not valid JSON",
+        f"found lesson {A}'s notebook",
+        "'who_knows.ipynb'",
+        "no ASCII form",
+        "symbolic link",
+    ):
         assert expected in reasons
 
 
@@ -351,12 +362,15 @@ def make_zip(path: Path, members: dict[str, bytes], when=(2024, 3, 1, 10, 0, 0))
 
 
 def test_a_zip_is_read_in_place_with_non_notebooks_ignored(course, tmp_path):
-    archive = make_zip(tmp_path / "submissions.zip", {
-        f"Jane Smith_4242_assignsubmission_file_/{A}.ipynb": notebook(A),
-        "Jane Smith_4242_assignsubmission_onlinetext_/onlinetext.html": b"<p>hi</p>",
-        f"__MACOSX/Jane Smith_4242_assignsubmission_file_/._{A}.ipynb": b"\x00\x05",
-        ".DS_Store": b"\x00",
-    })
+    archive = make_zip(
+        tmp_path / "submissions.zip",
+        {
+            f"Jane Smith_4242_assignsubmission_file_/{A}.ipynb": notebook(A),
+            "Jane Smith_4242_assignsubmission_onlinetext_/onlinetext.html": b"<p>hi</p>",
+            f"__MACOSX/Jane Smith_4242_assignsubmission_file_/._{A}.ipynb": b"\x00\x05",
+            ".DS_Store": b"\x00",
+        },
+    )
     report = import_download(archive, course, LESSONS)
     assert report.ok and [(e.student, e.lesson) for e in report.imported] == [("jane_smith", A)]
     assert {name for name, _ in report.ignored} == {
@@ -369,12 +383,15 @@ def test_a_zip_is_read_in_place_with_non_notebooks_ignored(course, tmp_path):
 
 
 def test_zip_slip_members_are_refused_and_nothing_lands_outside(course, tmp_path):
-    archive = make_zip(tmp_path / "evil.zip", {
-        f"../../evil_{A}.ipynb": notebook(A),
-        f"/tmp/abs_{A}.ipynb": notebook(A),
-        f"..\\..\\win_{A}.ipynb": notebook(A),
-        f"ok_{A}.ipynb": notebook(A),
-    })
+    archive = make_zip(
+        tmp_path / "evil.zip",
+        {
+            f"../../evil_{A}.ipynb": notebook(A),
+            f"/tmp/abs_{A}.ipynb": notebook(A),
+            f"..\\..\\win_{A}.ipynb": notebook(A),
+            f"ok_{A}.ipynb": notebook(A),
+        },
+    )
     report = import_download(archive, course, LESSONS)
     assert [e.student for e in report.imported] == ["ok"]
     assert len(report.refused) == 3 and all("zip-slip" in r.reason for r in report.refused)
@@ -386,7 +403,9 @@ def test_zip_bombs_stop_at_the_caps(course, tmp_path, monkeypatch):
     monkeypatch.setattr(lms, "MAX_FILE_BYTES", 200_000)
     monkeypatch.setattr(lms, "MAX_TOTAL_BYTES", 50_000)
     bomb = b'{"cells": [], "pad": "' + b"0" * 5_000_000 + b'"}'  # deflates to a few kilobytes
-    archive = make_zip(tmp_path / "bomb.zip", {f"bomb_{A}.ipynb": bomb, f"one_{A}.ipynb": notebook(A), f"two_{A}.ipynb": notebook(A)})
+    archive = make_zip(
+        tmp_path / "bomb.zip", {f"bomb_{A}.ipynb": bomb, f"one_{A}.ipynb": notebook(A), f"two_{A}.ipynb": notebook(A)}
+    )
     assert archive.stat().st_size < 50_000
     report = import_download(archive, course, LESSONS)
     reasons = [r.reason for r in report.refused]

@@ -33,8 +33,14 @@ def _free_port() -> int:
 def lab(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("lab")
     port, token = _free_port(), secrets.token_hex(16)
-    command = lab_command(ROOT, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}")
+    command = lab_command(
+        ROOT,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+    )
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(scratch), "HF_HUB_OFFLINE": "1"}
     log = (scratch / "lab.log").open("w")
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -55,9 +55,17 @@ def server(course, tmp_path_factory):
     """``post(path-or-body, token=...) -> (status, JSON)`` on a Jupyter server rooted at ``course``."""
     state = tmp_path_factory.mktemp("lab-validate-server")
     port, token = free_port(), secrets.token_hex(16)
-    command = [str(BIN / "jupyter"), "server", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
-               "--ServerApp.jpserver_extensions=flowlib.course.lab_validate=True"]
+    command = [
+        str(BIN / "jupyter"),
+        "server",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={course}",
+        "--ServerApp.jpserver_extensions=flowlib.course.lab_validate=True",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(state / "config"), "JUPYTER_RUNTIME_DIR": str(state / "runtime")}
@@ -96,7 +104,7 @@ def test_a_bad_path_is_refused_with_a_json_error(server, course):
         (str(outside), 403, "outside the server's folder"),
         ("notes.txt", 400, "expected a .ipynb file"),
         ("notebooks/missing.ipynb", 404, "no notebook"),
-        ({}, 400, "expected {\"path\""),
+        ({}, 400, 'expected {"path"'),
         ({"path": 3}, 400, "got path=3"),
     ]:
         got, reply = server(body)
@@ -108,7 +116,9 @@ def test_an_unanswered_exercise_earns_nothing_and_says_so(server, course):
     before = (course / NOTEBOOK).read_bytes()
     status, reply = server(NOTEBOOK)
     assert status == 200, reply
-    assert reply["exercises"] == [{"exercise": EXERCISE, "earned": 0, "possible": 2, "message": validation.NOT_ANSWERED}]
+    assert reply["exercises"] == [
+        {"exercise": EXERCISE, "earned": 0, "possible": 2, "message": validation.NOT_ANSWERED}
+    ]
     assert (reply["earned"], reply["possible"], reply["passed"], reply["checks"]) == (0, 2, False, [])
     assert (course / NOTEBOOK).read_bytes() == before, "Validate wrote the notebook"
 
@@ -132,7 +142,9 @@ def test_nbgraders_own_checks_are_reported(course, monkeypatch):
     _edit_cell(changed, TEST_CELL, "".join(cells[TEST_CELL]["source"]) + "\n# my note")
     reply = lab_validate.validate(changed)
     (check,) = reply["checks"]
-    assert check["warning"].startswith("THE CONTENTS OF 1 TEST CELL(S) HAVE CHANGED!") and "# my note" in check["cells"][0], check
+    assert (
+        check["warning"].startswith("THE CONTENTS OF 1 TEST CELL(S) HAVE CHANGED!") and "# my note" in check["cells"][0]
+    ), check
     assert (reply["earned"], reply["possible"], reply["passed"]) == (2, 2, False)
 
     notebook = json.loads((course / "solved.ipynb").read_text())
@@ -163,14 +175,17 @@ def test_the_committed_build_is_made_from_the_committed_source():
     stamped = (BUILT / "source.sha256").read_text().strip()
     assert stamped == digest.hexdigest(), (
         "jupyterlab/validate/labextension was not built from the sources committed beside it: "
-        "rebuild it (see jupyterlab/validate/README.md) and commit labextension/")
+        "rebuild it (see jupyterlab/validate/README.md) and commit labextension/"
+    )
 
 
 def test_jupyterlab_loads_the_course_validate_not_nbgraders():
     source = json.loads((ROOT / "jupyterlab" / "validate" / "package.json").read_text())
     built = json.loads((BUILT / "package.json").read_text())
     load = built["jupyterlab"].pop("_build")["load"]
-    assert built == source, "jupyterlab/validate/labextension is older than its package.json: rebuild it (see its README)"
+    assert built == source, (
+        "jupyterlab/validate/labextension is older than its package.json: rebuild it (see its README)"
+    )
     assert (BUILT / load).is_file(), f"the build's entry point {load} is missing"
     assert INSTALLED.is_dir(), f"{INSTALLED} is missing: `make install` copies {BUILT} there"
     committed = {p.relative_to(BUILT): p.read_bytes() for p in BUILT.rglob("*") if p.is_file()}

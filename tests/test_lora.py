@@ -50,7 +50,9 @@ def test_seeded_a_is_reproducible():
 
 def test_add_lora_wraps_the_named_layers_and_freezes_the_rest():
     model = nn.Sequential()
-    model.add_module("block", nn.ModuleDict({"query": nn.Linear(8, 8), "key": nn.Linear(8, 8), "value": nn.Linear(8, 8)}))
+    model.add_module(
+        "block", nn.ModuleDict({"query": nn.Linear(8, 8), "key": nn.Linear(8, 8), "value": nn.Linear(8, 8)})
+    )
     model.add_module("out", nn.Linear(8, 2))
     wrapped = add_lora(model, targets=("query", "value"), r=2)
     assert wrapped == ["block.query", "block.value"]

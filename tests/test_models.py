@@ -36,7 +36,9 @@ def assert_every_parameter_gets_a_gradient(model: nn.Module, loss: torch.Tensor)
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_decoder_matches_torch_transformer(norm_first: bool) -> None:
     torch.manual_seed(0)
-    config = TransformerConfig(src_vocab_size=11, tgt_vocab_size=13, d_model=16, n_heads=4, d_ff=32, dropout=0.0, norm_first=norm_first)
+    config = TransformerConfig(
+        src_vocab_size=11, tgt_vocab_size=13, d_model=16, n_heads=4, d_ff=32, dropout=0.0, norm_first=norm_first
+    )
     ref = randomise(nn.Transformer(16, 4, 2, 2, 32, dropout=0.0, batch_first=True, norm_first=norm_first))
     model = EncoderDecoder(config)
     copy_from_torch(model, ref)
@@ -51,8 +53,12 @@ def test_encoder_decoder_matches_torch_transformer(norm_first: bool) -> None:
     # the whole model: flowlib embeddings + torch's stacks + flowlib head
     embed = lambda e, ids: model.pos(e(ids) * math.sqrt(16))  # noqa: E731
     out = ref(
-        embed(model.src_embed, src), embed(model.tgt_embed, tgt), tgt_mask=~causal_mask(4),
-        src_key_padding_mask=src == 0, tgt_key_padding_mask=tgt == 0, memory_key_padding_mask=src == 0,
+        embed(model.src_embed, src),
+        embed(model.tgt_embed, tgt),
+        tgt_mask=~causal_mask(4),
+        src_key_padding_mask=src == 0,
+        tgt_key_padding_mask=tgt == 0,
+        memory_key_padding_mask=src == 0,
     )
     assert torch.allclose(model(src, tgt), model.lm_head(out), atol=ATOL, rtol=0)
 
@@ -103,7 +109,9 @@ def test_gpt_ties_embeddings_and_gets_gradients_everywhere() -> None:
     assert model.lm_head.weight is model.tok_emb.weight
     assert GPT(GPTConfig(**{**SMALL_GPT.__dict__, "tie_embeddings": False})).lm_head.weight is not model.tok_emb.weight
     logits = model(torch.randint(0, 40, (2, 8)))
-    assert_every_parameter_gets_a_gradient(model, nn.functional.cross_entropy(logits.view(-1, 40), torch.randint(0, 40, (16,))))
+    assert_every_parameter_gets_a_gradient(
+        model, nn.functional.cross_entropy(logits.view(-1, 40), torch.randint(0, 40, (16,)))
+    )
 
 
 @pytest.mark.parametrize("positions", ["learned", "rotary"])
@@ -143,7 +151,9 @@ def test_bert_heads() -> None:
 
 
 def test_vision_transformer_shapes_and_gradients() -> None:
-    model = VisionTransformer(ViTConfig(image_size=8, patch_size=4, in_channels=3, n_classes=5, d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    model = VisionTransformer(
+        ViTConfig(image_size=8, patch_size=4, in_channels=3, n_classes=5, d_model=16, n_heads=2, n_layers=1, d_ff=32)
+    )
     assert model.n_patches == 4
     logits = model(torch.randn(2, 3, 8, 8))
     assert logits.shape == (2, 5)

@@ -38,7 +38,8 @@ def _no_network_prefix() -> list[str]:
 
 def test_pretrained_models_and_data_load_with_no_network():
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    result = subprocess.run([*_no_network_prefix(), sys.executable, "-c", SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*_no_network_prefix(), sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "offline ok (1, 9, 384) True" in result.stdout, result.stdout

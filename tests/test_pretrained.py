@@ -38,7 +38,9 @@ def hf_gpt2():
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=101, n_positions=40, n_embd=48, n_layer=3, n_head=4, bos_token_id=None, eos_token_id=None)
+    config = GPT2Config(
+        vocab_size=101, n_positions=40, n_embd=48, n_layer=3, n_head=4, bos_token_id=None, eos_token_id=None
+    )
     return GPT2LMHeadModel(config).eval()
 
 
@@ -73,16 +75,25 @@ def test_gpt_from_hf_gpt2_reproduces_logits(hf_gpt2):
 def test_gpt_greedy_generation_matches_hf(hf_gpt2):
     gpt = pretrained.gpt_from_hf_gpt2(hf_gpt2)
     prompt = torch.randint(101, (2, 6), generator=torch.Generator().manual_seed(2))
-    expected = hf_gpt2.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=20, do_sample=False, pad_token_id=0)
+    expected = hf_gpt2.generate(
+        prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=20, do_sample=False, pad_token_id=0
+    )
     for use_cache in (True, False):
-        assert torch.equal(gpt.generate(prompt, 20, temperature=0.0, use_cache=use_cache), expected), f"use_cache={use_cache}"
+        assert torch.equal(gpt.generate(prompt, 20, temperature=0.0, use_cache=use_cache), expected), (
+            f"use_cache={use_cache}"
+        )
 
 
 def test_unsupported_hf_configs_are_refused():
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=11, n_positions=8, n_embd=8, n_layer=1, n_head=2, activation_function="relu"))
-    with pytest.raises(ValueError, match="supports activation_function='gelu_new'; this Hugging Face model has activation_function='relu'"):
+    model = GPT2LMHeadModel(
+        GPT2Config(vocab_size=11, n_positions=8, n_embd=8, n_layer=1, n_head=2, activation_function="relu")
+    )
+    with pytest.raises(
+        ValueError,
+        match="supports activation_function='gelu_new'; this Hugging Face model has activation_function='relu'",
+    ):
         pretrained.gpt_from_hf_gpt2(model)
 
 
@@ -110,7 +121,9 @@ def test_char_gpt_checkpoint_writes_pydoc_like_text():
         val_loss = torch.nn.functional.cross_entropy(model(inputs).flatten(0, 1), targets.flatten())
     assert val_loss < 1.6  # nats per character on unseen documentation (a uniform guess: 4.6)
     prompt = torch.tensor([tokenizer.encode("The ")])
-    sample = tokenizer.decode(model.generate(prompt, 300, temperature=0.8, top_k=20, generator=torch.Generator().manual_seed(0))[0])
+    sample = tokenizer.decode(
+        model.generate(prompt, 300, temperature=0.8, top_k=20, generator=torch.Generator().manual_seed(0))[0]
+    )
     words = [w.strip('.,:;()"`*') for w in sample.split()]
     known = set(text.split()) | {w.strip('.,:;()"`*') for w in text.split()}
     assert sum(w in known for w in words) >= 0.6 * len(words), sample  # mostly real words

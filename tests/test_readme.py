@@ -9,9 +9,13 @@ import pytest
 from flowlib.course import layout
 
 ROOT = Path(__file__).resolve().parent.parent
-NUMBERS = {word: n for n, word in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+NUMBERS = {
+    word: n
+    for n, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
 
 
 @pytest.mark.parametrize("readme", ["README.md", "edition/README.md"])

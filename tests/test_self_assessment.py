@@ -42,17 +42,43 @@ def files_under(folder: Path) -> list[Path]:
 # A small course of our own, so calibration answers are known by construction.
 SMALL = {
     "version": 1,
-    "scale": {"1": "I cannot do this yet", "2": "I have seen it", "3": "I can do it with notes",
-              "4": "I can do it alone", "5": "I could teach it"},
+    "scale": {
+        "1": "I cannot do this yet",
+        "2": "I have seen it",
+        "3": "I can do it with notes",
+        "4": "I can do it alone",
+        "5": "I could teach it",
+    },
     "objectives": [
-        {"id": "01.over", "lesson": "01_alpha", "statement": "I can do A", "sections": ["2. Doing A"],
-         "exercises": ["01_a_tests"]},
-        {"id": "01.under", "lesson": "01_alpha", "statement": "I can do B", "sections": ["3. Doing B", "4. More B"],
-         "exercises": ["01_b"]},  # an answer cell: its evidence is the test cells after it
-        {"id": "01.right", "lesson": "01_alpha", "statement": "I can do C", "sections": [], "exercises": ["01_c_tests"]},
+        {
+            "id": "01.over",
+            "lesson": "01_alpha",
+            "statement": "I can do A",
+            "sections": ["2. Doing A"],
+            "exercises": ["01_a_tests"],
+        },
+        {
+            "id": "01.under",
+            "lesson": "01_alpha",
+            "statement": "I can do B",
+            "sections": ["3. Doing B", "4. More B"],
+            "exercises": ["01_b"],
+        },  # an answer cell: its evidence is the test cells after it
+        {
+            "id": "01.right",
+            "lesson": "01_alpha",
+            "statement": "I can do C",
+            "sections": [],
+            "exercises": ["01_c_tests"],
+        },
         {"id": "02.talk", "lesson": "02_beta", "statement": "I can explain D", "sections": ["1. D"], "exercises": []},
-        {"id": "02.slight", "lesson": "02_beta", "statement": "I can do E", "sections": ["2. E"],
-         "exercises": ["02_e_tests"]},
+        {
+            "id": "02.slight",
+            "lesson": "02_beta",
+            "statement": "I can do E",
+            "sections": ["2. E"],
+            "exercises": ["02_e_tests"],
+        },
     ],
 }
 
@@ -70,8 +96,14 @@ def _cell(kind, source, **nbgrader):
     if kind == "code":
         cell.update(outputs=[], execution_count=None)
     if nbgrader:
-        cell["metadata"]["nbgrader"] = {"schema_version": 3, "solution": False, "grade": False, "locked": False,
-                                        "task": False, **nbgrader}
+        cell["metadata"]["nbgrader"] = {
+            "schema_version": 3,
+            "solution": False,
+            "grade": False,
+            "locked": False,
+            "task": False,
+            **nbgrader,
+        }
     return cell
 
 
@@ -217,7 +249,10 @@ def test_ratings_entered_twice_are_both_kept_and_the_latest_wins(course):
     log = sa.read_ratings()
     assert not log.problems and log.exists
     assert [(e["objective"], e["rating"]) for e in log.events] == [
-        ("02.self-attention", 2), ("02.scaled-dot-product", 1), ("02.self-attention", 4)]
+        ("02.self-attention", 2),
+        ("02.scaled-dot-product", 1),
+        ("02.self-attention", 4),
+    ]
     latest = sa.latest_ratings(log)
     assert latest["02.self-attention"]["rating"] == 4 and latest["02.scaled-dot-product"]["rating"] == 1
     line = json.loads(sa.ratings_path().read_text().splitlines()[0])
@@ -266,8 +301,10 @@ def test_corrupt_file_is_reported_used_and_left_untouched(course, capsys):
     path = sa.ratings_path()
     with open(path, "ab") as handle:  # a hand edit, a bad rating, binary junk and a torn last line
         handle.write(b"this is not json\n")
-        handle.write(b'{"timestamp": "2025-03-02T09:00:00+00:00", "lesson": "02_self_attention", '
-                     b'"objective": "02.self-attention", "rating": 7}\n')
+        handle.write(
+            b'{"timestamp": "2025-03-02T09:00:00+00:00", "lesson": "02_self_attention", '
+            b'"objective": "02.self-attention", "rating": 7}\n'
+        )
         handle.write(b"\xff\xfe\n")
         handle.write(b'{"timestamp": "2025-03-03T09:00:00+00:00", "lesson": "02_self_att')
     damaged = path.read_bytes()
@@ -306,18 +343,27 @@ def test_an_unreadable_ratings_path_is_a_message_not_a_crash(course):
 
 def test_feedback_html_is_parsed_per_grade_cell():
     scores = sa.parse_feedback_html(FEEDBACK_HTML)
-    assert scores == {"01_a_tests": (1.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
-                      "01_b_tests_two": (0.0, 2.0), "01_c_tests": (1.0, 1.0)}
+    assert scores == {
+        "01_a_tests": (1.0, 1.0),
+        "01_b_tests_zero": (1.0, 1.0),
+        "01_b_tests_two": (0.0, 2.0),
+        "01_c_tests": (1.0, 1.0),
+    }
     assert sa.parse_feedback_html("<html>not a feedback page</html>") == {}
 
 
 def test_autograded_notebook_scores_follow_error_outputs(tmp_path):
     path = write_lesson_notebook(tmp_path / "nb.ipynb", b_right=False)
     notebook = json.loads(path.read_text())
-    notebook["cells"][3]["outputs"] = [{"output_type": "error", "ename": "AssertionError", "evalue": "",
-                                        "traceback": []}]
+    notebook["cells"][3]["outputs"] = [
+        {"output_type": "error", "ename": "AssertionError", "evalue": "", "traceback": []}
+    ]
     assert sa.scores_from_notebook_outputs(notebook) == {
-        "01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0), "01_b_tests_two": (2.0, 2.0), "01_c_tests": (1.0, 1.0)}
+        "01_a_tests": (0.0, 1.0),
+        "01_b_tests_zero": (1.0, 1.0),
+        "01_b_tests_two": (2.0, 2.0),
+        "01_c_tests": (1.0, 1.0),
+    }
     assert sa.exercise_groups(notebook)["01_b"] == ["01_b_tests_zero", "01_b_tests_two"]
 
 
@@ -325,8 +371,12 @@ def test_missing_feedback_folder_falls_back_to_running_the_visible_tests(small, 
     write_lesson_notebook(course / "01_alpha" / "01_alpha.ipynb", b_right=True)
     scores = sa.lesson_scores("01_alpha", course)  # the real flowlib.grading.score_notebook
     assert scores.source == "local tests"
-    assert scores.scores == {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
-                             "01_b_tests_two": (2.0, 2.0), "01_c_tests": (1.0, 1.0)}
+    assert scores.scores == {
+        "01_a_tests": (0.0, 1.0),
+        "01_b_tests_zero": (1.0, 1.0),
+        "01_b_tests_two": (2.0, 2.0),
+        "01_c_tests": (1.0, 1.0),
+    }
     (course / "01_alpha" / "feedback").mkdir()  # fetched nothing yet: still local
     assert sa.lesson_scores("01_alpha", course).source == "local tests"
     page = course / "01_alpha" / "feedback" / "2025-03-01 10:00:00.000000 UTC" / "01_alpha.html"
@@ -418,8 +468,9 @@ def test_calibration_runs_no_tests_for_lessons_not_rated(small, course):
 
 def test_progress_and_calibration_plots_render(small, course, tmp_path):
     session(course)
-    calibration = sa.calibrate(course, scores={"01_alpha": {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0),
-                                                             "01_c_tests": (1.0, 1.0)}})
+    calibration = sa.calibrate(
+        course, scores={"01_alpha": {"01_a_tests": (0.0, 1.0), "01_b_tests_zero": (1.0, 1.0), "01_c_tests": (1.0, 1.0)}}
+    )
     progress = sa.plot_progress(calibration.log, small)
     ax = progress.axes[0]
     assert ax.get_title() == "Self-ratings per objective over time"
@@ -525,12 +576,17 @@ def test_every_lesson_has_a_solution_notebook(lesson):
 def test_listed_exercises_and_sections_exist_in_the_lesson(lesson):
     """Checks what is listed: passes while a lesson's lists are still empty."""
     notebook = _solution(lesson)
-    grade_ids = {c["metadata"]["nbgrader"]["grade_id"] for c in notebook["cells"]
-                 if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+    grade_ids = {
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in notebook["cells"]
+        if "grade_id" in c.get("metadata", {}).get("nbgrader", {})
+    }
     headings = _headings(notebook)
     for objective in (o for o in DATA["objectives"] if o["lesson"] == lesson):
         unknown = [e for e in objective["exercises"] if e not in grade_ids]
-        assert not unknown, f"{objective['id']}: no grade_id {unknown} in solutions/{lesson}; it has {sorted(grade_ids)}"
+        assert not unknown, (
+            f"{objective['id']}: no grade_id {unknown} in solutions/{lesson}; it has {sorted(grade_ids)}"
+        )
         missing = [s for s in objective["sections"] if s not in headings]
         assert not missing, f"{objective['id']}: no heading {missing} in solutions/{lesson}; it has {sorted(headings)}"
 
@@ -564,8 +620,10 @@ def test_a_rating_given_before_its_lesson_was_renumbered_still_counts(course):
     """The capstone was lesson 08 before lessons 08-12 arrived; its ratings are not lost."""
     path = sa.ratings_path()
     path.parent.mkdir(parents=True)
-    path.write_text('{"timestamp": "2026-11-01T09:00:00+00:00", "lesson": "08_exercises", '
-                    '"objective": "08.pipeline", "rating": 3}\n')
+    path.write_text(
+        '{"timestamp": "2026-11-01T09:00:00+00:00", "lesson": "08_exercises", '
+        '"objective": "08.pipeline", "rating": 3}\n'
+    )
     objectives = sa.load_objectives()
     assert objectives.renamed["08.pipeline"] == "13.pipeline"
     assert "13.pipeline" in objectives.by_id()

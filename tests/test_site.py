@@ -82,7 +82,9 @@ def built(tmp_path_factory):
         no_math = f"MathJax could not be had here, so math is not checked: {error}"
     readme = (ROOT / "README.md").read_text()  # as the build reads it
     started = time.monotonic()
-    pages = site.build(ROOT, out, run=EXECUTED, cache=cache, mathjax=False if no_math else None, jobs=2, log=lambda *_: None)
+    pages = site.build(
+        ROOT, out, run=EXECUTED, cache=cache, mathjax=False if no_math else None, jobs=2, log=lambda *_: None
+    )
     print(f"site built in {time.monotonic() - started:.0f} s")
     return out, pages, no_math, readme
 
@@ -106,7 +108,8 @@ def test_every_lesson_has_a_page_linked_from_the_index(built, parsed):
     _, rows, _ = site.lesson_table(readme)
     for row in rows:
         assert row.name in index.visible and row.summary.replace("`", "") in index.visible.replace("`", ""), (
-            f"the index does not show README's row {row}")
+            f"the index does not show README's row {row}"
+        )
 
 
 def test_no_broken_internal_link_and_nothing_from_the_network(built, parsed):
@@ -158,11 +161,17 @@ def test_no_solution_or_hidden_test_text(parsed):
 def test_pages_show_outputs_and_figures_and_no_error(parsed):
     for lesson in site.lesson_pages(ROOT, EXECUTED):
         student = json.loads(lesson.notebook.read_text())
-        drawing = [c.get("id") for c in student["cells"] if c["cell_type"] == "code"
-                   and FIGURE_CALL.search("".join(c["source"])) and "raises-exception" not in c["metadata"].get("tags", [])]
+        drawing = [
+            c.get("id")
+            for c in student["cells"]
+            if c["cell_type"] == "code"
+            and FIGURE_CALL.search("".join(c["source"]))
+            and "raises-exception" not in c["metadata"].get("tags", [])
+        ]
         page = parsed[lesson.page]
         assert page.images >= len(drawing), (
-            f"{lesson.page} shows {page.images} figure(s); its cells {drawing} draw at least {len(drawing)}")
+            f"{lesson.page} shows {page.images} figure(s); its cells {drawing} draw at least {len(drawing)}"
+        )
         assert "Traceback (most recent call last)" not in page.visible, f"{lesson.page} shows a traceback"
 
 
@@ -187,19 +196,29 @@ def test_math_typesets_offline_and_figures_draw_in_the_browser(built, tmp_path):
         for page in pages:
             driver.get(page.as_uri())
             wait_for(lambda: driver.execute_script("return document.readyState") == "complete", f"{page.name} to load")
-            wait_for(lambda: driver.execute_script("return !!(window.MathJax && MathJax.startup && MathJax.startup.promise);"),
-                     f"MathJax to start on {page.name}", timeout=60)
-            driver.execute_async_script("const done = arguments[arguments.length - 1];"
-                                        "MathJax.startup.promise.then(() => done(true), e => done(String(e)));")
+            wait_for(
+                lambda: driver.execute_script(
+                    "return !!(window.MathJax && MathJax.startup && MathJax.startup.promise);"
+                ),
+                f"MathJax to start on {page.name}",
+                timeout=60,
+            )
+            driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "MathJax.startup.promise.then(() => done(true), e => done(String(e)));"
+            )
             left = driver.execute_script(
                 "return [...document.querySelectorAll('.jp-RenderedMarkdown')].map(e => e.innerText)"
-                ".filter(t => /\\$[^$\\s][^$]*\\$/.test(t)).map(t => t.slice(0, 120));")
+                ".filter(t => /\\$[^$\\s][^$]*\\$/.test(t)).map(t => t.slice(0, 120));"
+            )
             assert not left, f"{page.name}: math left as TeX source: {left[:3]}"
             if "$" in "".join(c.source for c in _markdown(page)):
                 assert driver.execute_script("return document.querySelectorAll('mjx-container').length;"), (
-                    f"{page.name}: its lesson has math, MathJax typeset none of it")
+                    f"{page.name}: its lesson has math, MathJax typeset none of it"
+                )
             broken = driver.execute_script(
-                "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length;")
+                "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length;"
+            )
             assert broken == 0, f"{page.name}: {broken} figure(s) not drawn"
             errors = console_errors(driver)
             assert not errors, f"{page.name}: JavaScript errors: {errors}"

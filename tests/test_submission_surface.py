@@ -29,8 +29,25 @@ COURSE_ID = "transformers-course"
 # --- item 4: CSV cells ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cell", ['=HYPERLINK("http://x","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
-                                  "\t=1", "\r=1", "  =1+1", "\n=1", "＝1+1", "＋1+1", "－1+1", "＠SUM(A1)", "﹦1", "\u3000=1"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '=HYPERLINK("http://x","click")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=1",
+        "\r=1",
+        "  =1+1",
+        "\n=1",
+        "＝1+1",
+        "＋1+1",
+        "－1+1",
+        "＠SUM(A1)",
+        "﹦1",
+        "\u3000=1",
+    ],
+)
 def test_formula_cells_get_a_leading_quote(cell):
     assert spreadsheet_safe(cell) == "'" + cell
 
@@ -46,12 +63,14 @@ def test_numbers_stay_numbers(value):
 
 
 def test_every_csv_the_grader_writes_is_safe_and_keeps_numbers_numeric(tmp_path):
-    grades = [{"student_id": "=cmd()", "lesson": A, "status": "graded", "score": 1.5, "max_score": 2},
-              {"student_id": "bob", "lesson": A, "status": "not submitted", "score": "", "max_score": 2}]
+    grades = [
+        {"student_id": "=cmd()", "lesson": A, "status": "graded", "score": 1.5, "max_score": 2},
+        {"student_id": "bob", "lesson": A, "status": "not submitted", "score": "", "max_score": 2},
+    ]
     target = tmp_path / "grades.csv"
     write_csv(target, ["student_id", "lesson", "status", "score", "max_score"], grades)
     text = target.read_text()
-    assert "\"'=cmd()\"" in text and ",1.5,2\n" in text  # numbers unquoted: a spreadsheet reads them as numbers
+    assert '"\'=cmd()"' in text and ",1.5,2\n" in text  # numbers unquoted: a spreadsheet reads them as numbers
     rows = list(csv.DictReader(target.open()))
     assert [r["student_id"] for r in rows] == ["'=cmd()", "bob"]
     paths = summary(tmp_path, grades, tmp_path / "grades")  # the tables beside it go through the same writer
@@ -59,7 +78,9 @@ def test_every_csv_the_grader_writes_is_safe_and_keeps_numbers_numeric(tmp_path)
     assert learners[0]["student_id"] == "'=cmd()" and float(learners[0]["score"]) == 1.5
     for path in [target, *paths]:
         for row in csv.reader(path.open()):
-            assert not any(cell and cell[0] in "=+-@\t\r" and not cell.lstrip("+-").replace(".", "").isdigit() for cell in row)
+            assert not any(
+                cell and cell[0] in "=+-@\t\r" and not cell.lstrip("+-").replace(".", "").isdigit() for cell in row
+            )
 
 
 # --- item 4: outputs typed into the submitted file --------------------------------------------
@@ -76,8 +97,17 @@ def _typed_outputs(lesson: str) -> bytes:
                 {"output_type": "display_data", "metadata": {}, "data": {"text/html": SCRIPT, "text/plain": "x"}},
                 {"output_type": "stream", "name": "stdout", "text": "Passed: 99/99 points\n"},
             ]
-    nb["cells"].append({"cell_type": "raw", "metadata": {"format": "text/html", "raw_mimetype": "text/html"}, "source": SCRIPT})
-    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "notes", "outputs": [{"output_type": "stream", "text": SCRIPT}]})
+    nb["cells"].append(
+        {"cell_type": "raw", "metadata": {"format": "text/html", "raw_mimetype": "text/html"}, "source": SCRIPT}
+    )
+    nb["cells"].append(
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": "notes",
+            "outputs": [{"output_type": "stream", "text": SCRIPT}],
+        }
+    )
     return json.dumps(nb).encode()
 
 
@@ -123,19 +153,36 @@ def test_the_autograded_notebook_and_the_feedback_keep_no_typed_output(tmp_path,
 
     def stub(job):
         graded.append(job.notebook)
-        ids = [c["metadata"]["nbgrader"]["grade_id"] for c in json.loads(job.notebook)["cells"]
-               if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")]
-        return Report("alice", lesson, verdicts=[{"grade_id": g, "points": 0.0, "max_points": 1.0, "message": "=HYPERLINK(1)"} for g in ids],
-                      flags=[{"kind": "delegation", "cell": "x", "detail": "found sum"}])
+        ids = [
+            c["metadata"]["nbgrader"]["grade_id"]
+            for c in json.loads(job.notebook)["cells"]
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c["metadata"]["nbgrader"].get("solution")
+        ]
+        return Report(
+            "alice",
+            lesson,
+            verdicts=[{"grade_id": g, "points": 0.0, "max_points": 1.0, "message": "=HYPERLINK(1)"} for g in ids],
+            flags=[{"kind": "delegation", "cell": "x", "detail": "found sum"}],
+        )
 
     monkeypatch.setattr(engine, "grade", stub)
-    monkeypatch.setattr(engine, "_lesson_or_error", lambda root, name: Lesson(name, json.loads(
-        (root / "solutions" / name / f"{name}.ipynb").read_text()), json.loads((root / "notebooks" / name / f"{name}.ipynb").read_text()), key="stub"))
+    monkeypatch.setattr(
+        engine,
+        "_lesson_or_error",
+        lambda root, name: Lesson(
+            name,
+            json.loads((root / "solutions" / name / f"{name}.ipynb").read_text()),
+            json.loads((root / "notebooks" / name / f"{name}.ipynb").read_text()),
+            key="stub",
+        ),
+    )
     run = engine.autograde(root, [lesson])
     assert [r.student for r in run.reports] == ["alice"], run.refused
     assert b"display_data" not in graded[0] and b"99/99" not in graded[0] and b"text/html" not in graded[0]
     stored = (root / "autograded" / "alice" / lesson / f"{lesson}.ipynb").read_text()
-    assert "display_data" not in stored and "99/99" not in stored and "text/html" not in stored  # the raw cell's text stays, as text
+    assert (
+        "display_data" not in stored and "99/99" not in stored and "text/html" not in stored
+    )  # the raw cell's text stays, as text
     instructor.feedback(root, [lesson])
     html = (root / "feedback" / "alice" / lesson / f"{lesson}.html").read_text()
     # the raw cell shows as escaped text, never as a tag; a learner's markdown is sanitized (nbgrader_config.py)
@@ -219,8 +266,10 @@ def test_files_not_owned_by_the_learner_the_folder_names_are_refused(course, tmp
     os.chown(stranger / "extra.txt", nobody, -1)
     report = import_exchange(exchange, COURSE_ID, course, LESSONS)
     reasons = {r.path.name: r.reason for r in report.refused}
-    assert reasons[forged.name] == (f"{forged}: expected a file of nobody (uid {nobody}), the learner 'nobody' the folder names; "
-                                    f"found one owned by root (uid 0), not read")
+    assert reasons[forged.name] == (
+        f"{forged}: expected a file of nobody (uid {nobody}), the learner 'nobody' the folder names; "
+        f"found one owned by root (uid 0), not read"
+    )
     assert "extra.txt" in reasons and "found one owned by nobody" in reasons["extra.txt"]
     assert sorted((e.student, e.source) for e in report.imported) == [("alice", stranger.name), ("nobody", honest.name)]
 
@@ -234,4 +283,8 @@ def test_a_notebook_given_to_someone_else_inside_the_learners_folder_is_refused(
     os.chown(folder / f"{A}.ipynb", 0, -1)  # a hard link to another's file looks like this
     report = import_exchange(tmp_path / "exchange", COURSE_ID, course, LESSONS)
     [refused] = report.refused
-    assert refused.path.name == f"{A}.ipynb" and "found one owned by root (uid 0)" in refused.reason and not report.imported
+    assert (
+        refused.path.name == f"{A}.ipynb"
+        and "found one owned by root (uid 0)" in refused.reason
+        and not report.imported
+    )

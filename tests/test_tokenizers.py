@@ -29,7 +29,9 @@ def test_encode_decode_round_trip(tok):
 
 
 def test_unknown_character_error_names_it_and_the_vocabulary(tok):
-    with pytest.raises(ValueError, match=r"unknown character 'é' \(U\+00E9\); this tokenizer knows 8 characters: +d e h l o r w"):
+    with pytest.raises(
+        ValueError, match=r"unknown character 'é' \(U\+00E9\); this tokenizer knows 8 characters: +d e h l o r w"
+    ):
         tok.encode("héllo")
 
 
@@ -52,11 +54,23 @@ def test_missing_special_token_is_a_clear_error(tok):
         (lambda: CharTokenizer.from_text(""), ValueError, "non-empty str"),
         (lambda: CharTokenizer.from_text("ab", specials=["#"]), ValueError, "longer than one character"),
         (lambda: CharTokenizer.from_text("ab").encode(["a"]), TypeError, "expects a str; got list"),
-        (lambda: CharTokenizer.from_text("ab").decode([5]), ValueError, "token id 5 is out of range; this tokenizer has ids 0..1"),
-        (lambda: CharTokenizer.from_text("ab").decode(torch.zeros(2, 2, dtype=torch.long)), ValueError, r"1-d tensor .* got shape \(2, 2\)"),
+        (
+            lambda: CharTokenizer.from_text("ab").decode([5]),
+            ValueError,
+            "token id 5 is out of range; this tokenizer has ids 0..1",
+        ),
+        (
+            lambda: CharTokenizer.from_text("ab").decode(torch.zeros(2, 2, dtype=torch.long)),
+            ValueError,
+            r"1-d tensor .* got shape \(2, 2\)",
+        ),
         (lambda: Vocabulary(tokens=("a", "a")), ValueError, r"unique; repeated: \['a'\]"),
         (lambda: Vocabulary(tokens=("a", PAD), specials=(PAD,)), ValueError, "must come first"),
-        (lambda: Vocabulary(tokens=(PAD, "a"), specials=(PAD,), unk="a"), ValueError, "must be one of the special tokens"),
+        (
+            lambda: Vocabulary(tokens=(PAD, "a"), specials=(PAD,), unk="a"),
+            ValueError,
+            "must be one of the special tokens",
+        ),
     ],
 )
 def test_bad_input_raises(call, error, message):

@@ -92,7 +92,12 @@ def test_mean_loss_averages_batches_in_eval_mode():
     ],
 )
 def test_bad_arguments_raise(kwargs, error, message):
-    arguments = {"batches": lambda step: (torch.zeros(2, 4), torch.zeros(2)), "loss_fn": mse, "steps": 10, "progress": False}
+    arguments = {
+        "batches": lambda step: (torch.zeros(2, 4), torch.zeros(2)),
+        "loss_fn": mse,
+        "steps": 10,
+        "progress": False,
+    }
     with pytest.raises(error, match=message):
         train(torch.nn.Linear(4, 1), **(arguments | kwargs))
 
@@ -181,10 +186,14 @@ def test_history_records_the_gradient_norm_before_clipping_and_the_learning_rate
     _, free = fit(steps=40, clip_norm=None, warmup_steps=4)
     assert clipped.lrs == pytest.approx([0.1 * warmup_cosine(s, 40, 4) for s in range(40)])
     assert len(clipped.grad_norms) == len(free.grad_norms) == 40
-    assert clipped.grad_norms[0] == pytest.approx(free.grad_norms[0]) and clipped.grad_norms[0] > 1e-3  # same first step
+    assert (
+        clipped.grad_norms[0] == pytest.approx(free.grad_norms[0]) and clipped.grad_norms[0] > 1e-3
+    )  # same first step
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 1)
     x, y = next(tensor_batches(*regression(), batch_size=32))
     mse(model, (x, y)).backward()
     by_hand = torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
-    assert free.grad_norms[0] == pytest.approx(by_hand, rel=rtol())  # by hand in float32; train() under FLOWLIB_BF16=1 in bf16
+    assert free.grad_norms[0] == pytest.approx(
+        by_hand, rel=rtol()
+    )  # by hand in float32; train() under FLOWLIB_BF16=1 in bf16

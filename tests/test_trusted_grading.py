@@ -33,8 +33,10 @@ from tests.submissions import (
 
 FIXTURES = HONEST + DISHONEST + HONEST_ODDITIES
 _WHY_NOT = sandbox_module._bwrap_works()
-pytestmark = pytest.mark.skipif(bool(_WHY_NOT), reason=f"the grading sandbox is off here ({_WHY_NOT}): "
-                                "these fixtures would run hostile code with your own rights")
+pytestmark = pytest.mark.skipif(
+    bool(_WHY_NOT),
+    reason=f"the grading sandbox is off here ({_WHY_NOT}): these fixtures would run hostile code with your own rights",
+)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +106,9 @@ def test_a_failed_hidden_test_says_what_failed_not_how(graded):
 
 
 def test_the_probe_names_what_changed():
-    assert integrity.changes({"module flowlib.grading": "a"}, {"module flowlib.grading": "b"}) == ["module flowlib.grading"]
+    assert integrity.changes({"module flowlib.grading": "a"}, {"module flowlib.grading": "b"}) == [
+        "module flowlib.grading"
+    ]
     assert integrity.changes({}, {"module torch.linalg": "a"}) == []  # a module imported later is fine
 
 
@@ -117,32 +121,59 @@ def test_screen_reads_code_without_running_it():
     # a bare call of a forbidden function that a course cell imported is delegation; the learner's own is not
     course = screen.aliases("from transformers import pipeline")
     assert screen.read_code("def fill(t):\n    return pipeline('fill-mask')(t)", setup, ["pipeline"], course) == [
-        ("delegation", "calls transformers.pipeline, which this exercise asks you to write yourself")]
+        ("delegation", "calls transformers.pipeline, which this exercise asks you to write yourself")
+    ]
     assert screen.read_code("def softmax(x):\n    return x\ny = softmax(1)", setup, ["softmax"], course) == []
     assert screen.read_code("def f(pipeline):\n    return pipeline(1)", setup, ["pipeline"], course) == []
     # the grader drops from the course's imports what the learner's own cells define (their softmax is theirs)
-    assert screen.names_bound(["def softmax(x):\n    return x\nscale = 2", "y = 1", "not python("]) == {"softmax", "scale", "y"}
+    assert screen.names_bound(["def softmax(x):\n    return x\nscale = 2", "y = 1", "not python("]) == {
+        "softmax",
+        "scale",
+        "y",
+    }
 
 
-@pytest.mark.parametrize("code", [
-    "print(np.__version__, torch.__version__)", "from IPython.display import Markdown, display\ndisplay(Markdown('**note**'))",
-    "for _i in range(3):\n    for _k in range(_i):\n        print(_i, _k)", "class Head:\n    def forward(self, input):\n        return input",
-    "class Head:\n    def softmax(self, s):\n        return s\n    def __call__(self, s):\n        return self.softmax(s)",
-    "print(type(p).__name__, p.__class__.__name__)", "import sys, os.path\nprint(os.path.join('a', 'b'), file=sys.stderr)",
-    "import numpy as numpy_\ny = numpy_.exp(1.0)", "%time y = 1", "%%timeit -n 2 -r 1\ny = 1"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "print(np.__version__, torch.__version__)",
+        "from IPython.display import Markdown, display\ndisplay(Markdown('**note**'))",
+        "for _i in range(3):\n    for _k in range(_i):\n        print(_i, _k)",
+        "class Head:\n    def forward(self, input):\n        return input",
+        "class Head:\n    def softmax(self, s):\n        return s\n    def __call__(self, s):\n        return self.softmax(s)",
+        "print(type(p).__name__, p.__class__.__name__)",
+        "import sys, os.path\nprint(os.path.join('a', 'b'), file=sys.stderr)",
+        "import numpy as numpy_\ny = numpy_.exp(1.0)",
+        "%time y = 1",
+        "%%timeit -n 2 -r 1\ny = 1",
+    ],
+)
 def test_screen_leaves_honest_code_alone(code):
-    setup = screen.aliases("import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading")
+    setup = screen.aliases(
+        "import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading"
+    )
     assert screen.read_code(code, setup, ["softmax", "log_softmax"]) == []
 
 
-@pytest.mark.parametrize("code, kind", [
-    ("y = torch._softmax(t, -1, False)", "delegation"), ("y = torch.special.softmax(t, -1)", "delegation"),
-    ("m = torch.nn.Softmax(dim=-1)", "delegation"), ("def f(x, _f=torch.softmax):\n    return _f(x)", "delegation"),
-    ("\uff45\uff58\uff45\uff43('1')", "tampering"), ("for eval in [eval]:\n    eval('1')", "tampering"),
-    ("def f():\n    global np\n    np = None", "tampering"), ("x.__class__ = int", "tampering"),
-    ("from IPython.display import publish_display_data", "tampering"), ("from IPython import get_ipython", "tampering")])
+@pytest.mark.parametrize(
+    "code, kind",
+    [
+        ("y = torch._softmax(t, -1, False)", "delegation"),
+        ("y = torch.special.softmax(t, -1)", "delegation"),
+        ("m = torch.nn.Softmax(dim=-1)", "delegation"),
+        ("def f(x, _f=torch.softmax):\n    return _f(x)", "delegation"),
+        ("\uff45\uff58\uff45\uff43('1')", "tampering"),
+        ("for eval in [eval]:\n    eval('1')", "tampering"),
+        ("def f():\n    global np\n    np = None", "tampering"),
+        ("x.__class__ = int", "tampering"),
+        ("from IPython.display import publish_display_data", "tampering"),
+        ("from IPython import get_ipython", "tampering"),
+    ],
+)
 def test_screen_still_marks_what_a_person_should_see(code, kind):
-    setup = screen.aliases("import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading")
+    setup = screen.aliases(
+        "import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading"
+    )
     assert kind in {found for found, _ in screen.read_code(code, setup, ["softmax", "log_softmax"])}
 
 
@@ -169,8 +200,13 @@ def test_nbgraders_own_export_still_reads_the_gradebook(graded):
     import sys
 
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "nbgrader.csv"], cwd=graded,
-                            env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--to", "nbgrader.csv"],
+        cwd=graded,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = list(csv.DictReader((graded / "nbgrader.csv").open()))
     assert len(rows) == len(every_fixture())
@@ -183,9 +219,17 @@ def test_a_detached_child_dies_with_its_sandbox():
     from flowlib.course.grader.sandbox import Limits, Sandbox
 
     marker = "sleep 4321"
-    plan = screen.Plan([screen.PlanCell(
-        "import subprocess\nsubprocess.Popen(['sh', '-c', '" + marker + " & disown'], start_new_session=True)\nprint('started')",
-        "learner", "child")])
+    plan = screen.Plan(
+        [
+            screen.PlanCell(
+                "import subprocess\nsubprocess.Popen(['sh', '-c', '"
+                + marker
+                + " & disown'], start_new_session=True)\nprint('started')",
+                "learner",
+                "child",
+            )
+        ]
+    )
     with Sandbox(LESSON, b'{"cells": []}', Limits(cell_seconds=10)) as sandbox:
         executed = run_plan(plan, sandbox, sandbox.limits, Tests({}, {}))
     assert executed.runs[0].status == "ok", executed.runs[0]

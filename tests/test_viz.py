@@ -70,7 +70,9 @@ def test_positional_encoding_plots():
 
 
 def test_plot_loss_draws_train_and_held_out_curves():
-    history = History(steps=list(range(1, 41)), losses=[1 / s for s in range(1, 41)], eval_steps=[20, 40], eval_losses=[0.1, 0.05])
+    history = History(
+        steps=list(range(1, 41)), losses=[1 / s for s in range(1, 41)], eval_steps=[20, 40], eval_losses=[0.1, 0.05]
+    )
     ax = plot_loss(history)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "held-out"]
     assert ax.get_xlabel() == "step" and ax.get_ylabel() == "loss"
@@ -82,7 +84,10 @@ def test_plot_loss_draws_train_and_held_out_curves():
         (lambda: plot_attention(torch.ones(4), TOKENS), r"must have 2 dimensions; got shape \(4,\)"),
         (lambda: plot_attention(torch.ones(4, 4), TOKENS[:3]), "query_tokens has 3 labels but the matrix has 4"),
         (lambda: plot_attention(torch.ones(4, 2), TOKENS), "key_tokens has 4 labels but the matrix has 2"),
-        (lambda: plot_attention_grid(torch.ones(3, 4, 4), TOKENS), r"\(layers, heads, T_q, T_k\) must have 4 dimensions"),
+        (
+            lambda: plot_attention_grid(torch.ones(3, 4, 4), TOKENS),
+            r"\(layers, heads, T_q, T_k\) must have 4 dimensions",
+        ),
         (lambda: plot_mask(torch.ones(2, 2), TOKENS), "query_tokens has 4 labels but the matrix has 2"),
         (lambda: plot_positional_encoding(torch.ones(3)), r"\(positions, d_model\) must have 2 dimensions"),
         (lambda: plot_loss(History()), "empty History"),
@@ -123,7 +128,9 @@ def test_plot_mask_has_a_true_false_key():
 
 
 def test_plot_loss_legend_is_outside_the_data():
-    history = History(steps=list(range(1, 41)), losses=[1 / s for s in range(1, 41)], eval_steps=[20, 40], eval_losses=[0.1, 0.05])
+    history = History(
+        steps=list(range(1, 41)), losses=[1 / s for s in range(1, 41)], eval_steps=[20, 40], eval_losses=[0.1, 0.05]
+    )
     ax = plot_loss(history)
     ax.figure.draw_without_rendering()
     renderer = ax.figure._get_renderer()
@@ -140,7 +147,9 @@ def test_calibration_plot_labels_do_not_overlap_and_are_8_points():
     assert min(t.get_fontsize() for t in texts) >= 8
     renderer = fig._get_renderer()
     ax = fig.axes[0]
-    boxes = [t.get_window_extent(renderer) for t in [*ax.texts, ax.xaxis.label, *ax.get_legend().get_texts()] if t.get_text()]
+    boxes = [
+        t.get_window_extent(renderer) for t in [*ax.texts, ax.xaxis.label, *ax.get_legend().get_texts()] if t.get_text()
+    ]
     overlapping = [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j and a.overlaps(b)]
     assert not overlapping
     assert not ax.get_legend().get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
@@ -162,6 +171,8 @@ def test_lesson_attention_grids_name_their_rows_as_the_prose_does():
             prose = "".join(before["source"]).lower()
             says = {word for word in ("block", "layer") if re.search(rf"\b{word}s?\b", prose)}
             named = "block" if re.search(r"row_name\s*=\s*[\"']block", source) else "layer"
-            assert not says or named in says, f"{path.name}, cell {cell.get('id')}: the prose says {says}, the figure {named!r}"
+            assert not says or named in says, (
+                f"{path.name}, cell {cell.get('id')}: the prose says {says}, the figure {named!r}"
+            )
             checked += 1
     assert checked >= 2

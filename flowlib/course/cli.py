@@ -1,18 +1,18 @@
 """``flowlib`` on the command line: the course's own commands.
 
-    flowlib lab [JUPYTER OPTION ...]    open the course in JupyterLab (what `make lab` runs),
-                                        e.g. `flowlib lab --port 8899 --no-browser`
-    flowlib doctor                      is this machine ready for the course?
-    flowlib self-assess --show          your ratings and how they compare with your scores
-    flowlib check [LESSON ...]          your machine, then your answers (visible tests), points per exercise
-    flowlib update [FOLDER]             the course's new version; every cell you edited stays as it is
-    flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions/
-    flowlib instructor collect FOLDER_OR_ZIP    import an LMS download into submitted/
-    flowlib instructor collect --exchange DIR   import from nbgrader's exchange
-    flowlib instructor autograde [LESSON ...]   grade submitted/<student>/<lesson>/
-    flowlib instructor feedback [LESSON ...]    HTML feedback into feedback/
-    flowlib instructor export [--to grades.csv] all grades as CSV
-    flowlib instructor student-edition OUT [--exchange DIR]   what learners get (no answer key)
+flowlib lab [JUPYTER OPTION ...]    open the course in JupyterLab (what `make lab` runs),
+                                    e.g. `flowlib lab --port 8899 --no-browser`
+flowlib doctor                      is this machine ready for the course?
+flowlib self-assess --show          your ratings and how they compare with your scores
+flowlib check [LESSON ...]          your machine, then your answers (visible tests), points per exercise
+flowlib update [FOLDER]             the course's new version; every cell you edited stays as it is
+flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions/
+flowlib instructor collect FOLDER_OR_ZIP    import an LMS download into submitted/
+flowlib instructor collect --exchange DIR   import from nbgrader's exchange
+flowlib instructor autograde [LESSON ...]   grade submitted/<student>/<lesson>/
+flowlib instructor feedback [LESSON ...]    HTML feedback into feedback/
+flowlib instructor export [--to grades.csv] all grades as CSV
+flowlib instructor student-edition OUT [--exchange DIR]   what learners get (no answer key)
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def _instructor(args: argparse.Namespace) -> int:
         print(report.summary())
         return 0 if report.ok else 3
     elif args.step == "autograde":
-        run = instructor.autograde(root, args.lessons, args.student, jobs=args.jobs, scheduler=args.scheduler, force=args.force)
+        run = instructor.autograde(
+            root, args.lessons, args.student, jobs=args.jobs, scheduler=args.scheduler, force=args.force
+        )
         graded = sum(r.status == "graded" for r in run.reports)
         print(f"graded {graded} submission(s); {len(run.reports) - graded} failed; {len(run.refused)} refused")
         return 0 if run.ok else 3
@@ -121,20 +123,33 @@ def parser() -> argparse.ArgumentParser:
 
     # `self-assess` has its own options (flowlib.course.self_assessment.main); listed here for --help.
     commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
-    commands.add_parser("check", help="your machine, then your answers: points per exercise (try --help)", add_help=False)
-    commands.add_parser("update", help="bring in the course's new version; your edited cells stay (try --help)", add_help=False)
+    commands.add_parser(
+        "check", help="your machine, then your answers: points per exercise (try --help)", add_help=False
+    )
+    commands.add_parser(
+        "update", help="bring in the course's new version; your edited cells stay (try --help)", add_help=False
+    )
 
     teach = commands.add_parser("instructor", help="release, autograde, feedback, export")
     teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export", "student-edition"])
-    teach.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download")
+    teach.add_argument(
+        "lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download"
+    )
     teach.add_argument("--exchange", help="`collect` from nbgrader's exchange folder (e.g. /srv/nbgrader/exchange)")
-    teach.add_argument("--course", default=layout.COURSE_ID, help=f"course id in the exchange (default: {layout.COURSE_ID})")
+    teach.add_argument(
+        "--course", default=layout.COURSE_ID, help=f"course id in the exchange (default: {layout.COURSE_ID})"
+    )
     teach.add_argument("--to", default="grades.csv", help="CSV file for `export` (default: grades.csv)")
-    teach.add_argument("--force", action="store_true",
-                       help="`release` even over edited student notebooks (copied to backups/<timestamp>/ first); "
-                            "`autograde` even what was graded already")
+    teach.add_argument(
+        "--force",
+        action="store_true",
+        help="`release` even over edited student notebooks (copied to backups/<timestamp>/ first); "
+        "`autograde` even what was graded already",
+    )
     teach.add_argument("--student", action="append", help="`autograde` only this learner (repeatable)")
-    teach.add_argument("--jobs", type=int, help="`autograde` this many submissions at once (default: the number of cores)")
+    teach.add_argument(
+        "--jobs", type=int, help="`autograde` this many submissions at once (default: the number of cores)"
+    )
     teach.add_argument("--scheduler", help="`autograde` on the Dask cluster at this address (e.g. tcp://10.0.0.5:8786)")
     teach.set_defaults(run=_instructor)
     return top

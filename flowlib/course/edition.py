@@ -36,11 +36,25 @@ MANIFEST = ".flowlib-edition.json"
 TEMPLATES = "edition"  # in the instructor's repository: the learner's README, Makefile, ...
 # What learners get, from the instructor's repository: folders, then single files.
 FOLDERS = ("notebooks", "flowlib", "self_assessment", "checkpoints", "recipes", "jupyterlab/validate/labextension")
-FILES = ("pyproject.toml", "requirements.txt", "requirements.lock", "environment.yml", "postBuild", "LICENSE", "tools/install.sh",
-         "jupyterlab/overrides.json", "jupyterlab/validate/jupyter_server_config.d/flowlib.course.lab_validate.json")
+FILES = (
+    "pyproject.toml",
+    "requirements.txt",
+    "requirements.lock",
+    "environment.yml",
+    "postBuild",
+    "LICENSE",
+    "tools/install.sh",
+    "jupyterlab/overrides.json",
+    "jupyterlab/validate/jupyter_server_config.d/flowlib.course.lab_validate.json",
+)
 # The learner's own versions, from edition/: template name -> name in the edition.
-TEMPLATE_FILES = {"README.md": "README.md", "Makefile": "Makefile", "nbgrader_config.py": "nbgrader_config.py",
-                  "gitignore": ".gitignore", "start": "start"}
+TEMPLATE_FILES = {
+    "README.md": "README.md",
+    "Makefile": "Makefile",
+    "nbgrader_config.py": "nbgrader_config.py",
+    "gitignore": ".gitignore",
+    "start": "start",
+}
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 MARKERS = (
@@ -143,8 +157,11 @@ def find_leaks(folder: Path, regions: Iterable[Region]) -> list[tuple[str, Regio
 
 def unexpected_leaks(folder: Path, solutions: Path) -> list[tuple[str, Region]]:
     """:func:`find_leaks` less the :data:`KNOWN_OVERLAPS`."""
-    return [(file, region) for file, region in find_leaks(folder, answer_key(solutions))
-            if region.key(file) not in KNOWN_OVERLAPS]
+    return [
+        (file, region)
+        for file, region in find_leaks(folder, answer_key(solutions))
+        if region.key(file) not in KNOWN_OVERLAPS
+    ]
 
 
 # --- the manifest: what this edition holds, file by file and cell by cell -------------------
@@ -169,8 +186,13 @@ def manifest_of(folder: Path, version: str) -> dict:
         files[relative] = sha256(path.read_bytes())
         if path.suffix == ".ipynb":
             cells[relative] = cell_hashes(json.loads(path.read_text(encoding="utf-8")))
-    return {"edition": 1, "version": version, "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": files, "cells": cells}
+    return {
+        "edition": 1,
+        "version": version,
+        "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": files,
+        "cells": cells,
+    }
 
 
 def write_manifest(folder: Path, version: str) -> Path:
@@ -194,7 +216,9 @@ def read_manifest(folder: Path) -> dict:
 
 def _course_version(root: Path) -> str:
     try:
-        described = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, timeout=30)
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return described.stdout.strip() if described.returncode == 0 and described.stdout.strip() else "unknown"
@@ -220,8 +244,11 @@ def jupyter_settings(exchange: str | None) -> dict[str, dict]:
         "nbgrader.server_extensions.course_list": False,
         "nbgrader.server_extensions.assignment_list": listed,
     }
-    off = {f"@jupyter/nbgrader:{plugin}": True for plugin in NBGRADER_PLUGINS
-           if not (listed and plugin in ("assignment-list", "menu"))}
+    off = {
+        f"@jupyter/nbgrader:{plugin}": True
+        for plugin in NBGRADER_PLUGINS
+        if not (listed and plugin in ("assignment-list", "menu"))
+    }
     return {
         "jupyter_server_config.json": {"ServerApp": {"jpserver_extensions": server}},
         "labconfig/page_config.json": {"disabledExtensions": off},
@@ -246,7 +273,9 @@ def build(root: Path, out: Path, exchange: str | None = None, *, check_answer_ke
     changed = released.changes(root, lessons)
     if changed:
         listed = "; ".join(f"{c.path} ({c.why})" for c in changed)
-        raise EditionError(f"notebooks/ is not what the release made, so it cannot ship: {listed}. Run `make release` (FORCE=1 keeps a copy).")
+        raise EditionError(
+            f"notebooks/ is not what the release made, so it cannot ship: {listed}. Run `make release` (FORCE=1 keeps a copy)."
+        )
     templates = root / TEMPLATES
     missing = [name for name in TEMPLATE_FILES if not (templates / name).is_file()]
     if missing:
@@ -293,9 +322,18 @@ def build(root: Path, out: Path, exchange: str | None = None, *, check_answer_ke
 def summary(out: Path) -> str:
     manifest = read_manifest(out)
     notebooks = sorted(path for path in manifest["cells"] if path.startswith("notebooks/"))
-    known = "; ".join(f"{file} holds a line of the solution of {cell} ({why})" for (cell, file, _), why in sorted(KNOWN_OVERLAPS.items()))
-    return (f"student edition {manifest['version']} in {out}: {len(manifest['files'])} files, "
-            f"{len(notebooks)} lesson notebooks; no solutions, hidden tests or gradebook.\n"
-            + (f"known overlaps with the answer key (see flowlib.course.edition.KNOWN_OVERLAPS): {known}\n" if known else "") +
-            f"To publish it: cd {out} && git init -b main && git add -A && git commit -m 'Course {manifest['version']}'"
-            " (after a rebuild: git add -A && git commit)")
+    known = "; ".join(
+        f"{file} holds a line of the solution of {cell} ({why})"
+        for (cell, file, _), why in sorted(KNOWN_OVERLAPS.items())
+    )
+    return (
+        f"student edition {manifest['version']} in {out}: {len(manifest['files'])} files, "
+        f"{len(notebooks)} lesson notebooks; no solutions, hidden tests or gradebook.\n"
+        + (
+            f"known overlaps with the answer key (see flowlib.course.edition.KNOWN_OVERLAPS): {known}\n"
+            if known
+            else ""
+        )
+        + f"To publish it: cd {out} && git init -b main && git add -A && git commit -m 'Course {manifest['version']}'"
+        " (after a rebuild: git add -A && git commit)"
+    )

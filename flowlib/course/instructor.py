@@ -52,9 +52,13 @@ def nbgrader(root: Path, *args: str) -> None:
     # nbgrader runs `alembic` from the environment's bin folder.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
-        raise InstructorError(f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+        raise InstructorError(
+            f"`nbgrader {' '.join(args)}` failed (exit {result.returncode}):\n{result.stderr[-4000:]}"
+        )
 
 
 @contextmanager
@@ -115,8 +119,15 @@ def collect(root: Path, sources: Sequence[str], exchange: str | None = None, cou
     return intake.import_download(Path(sources[0]), root, known)
 
 
-def autograde(root: Path, only: Sequence[str] | None = None, students: Sequence[str] | None = None, *,
-              jobs: int | None = None, scheduler: str | None = None, force: bool = False):
+def autograde(
+    root: Path,
+    only: Sequence[str] | None = None,
+    students: Sequence[str] | None = None,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+):
     """Grade every submission (or those of the named lessons / students) in the sandbox,
     into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.course.grader`):
     ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
@@ -126,8 +137,9 @@ def autograde(root: Path, only: Sequence[str] | None = None, students: Sequence[
     known = _lessons(root)
     chosen = _pick(known, only, "lesson")
     try:
-        return engine.autograde(root, known, only=chosen if only else None, students=students,
-                                jobs=jobs, scheduler=scheduler, force=force)
+        return engine.autograde(
+            root, known, only=chosen if only else None, students=students, jobs=jobs, scheduler=scheduler, force=force
+        )
     except ValueError as error:  # an unknown student or lesson: the message lists what exists
         raise InstructorError(str(error)) from error
 

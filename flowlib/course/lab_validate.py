@@ -87,18 +87,30 @@ def validate(notebook: Path, config: Config | None = None) -> dict[str, Any]:
     checks = []
     if found.get("type_changed"):
         cells = found["type_changed"]
-        checks.append({"warning": validator.type_changed_warning.format(num_changed=len(cells)).strip(),
-                       "cells": [f"The following {c['old_type']} cell has changed to a {c['new_type']} cell:\n\n{c['source']}"
-                                 for c in cells]})
+        checks.append(
+            {
+                "warning": validator.type_changed_warning.format(num_changed=len(cells)).strip(),
+                "cells": [
+                    f"The following {c['old_type']} cell has changed to a {c['new_type']} cell:\n\n{c['source']}"
+                    for c in cells
+                ],
+            }
+        )
     if found.get("changed"):
         cells = found["changed"]
-        checks.append({"warning": validator.changed_warning.format(num_changed=len(cells)).strip(),
-                       "cells": [c["source"] for c in cells]})
+        checks.append(
+            {
+                "warning": validator.changed_warning.format(num_changed=len(cells)).strip(),
+                "cells": [c["source"] for c in cells],
+            }
+        )
     earned = sum(e for e, _, _ in results.values())
     possible = sum(p for _, p, _ in results.values())
     return {
         "notebook": Path(notebook).name,
-        "exercises": [{"exercise": name, "earned": e, "possible": p, "message": why} for name, (e, p, why) in results.items()],
+        "exercises": [
+            {"exercise": name, "earned": e, "possible": p, "message": why} for name, (e, p, why) in results.items()
+        ],
         "earned": earned,
         "possible": possible,
         "passed": earned == possible and not checks and validator.executed is not None,
@@ -109,13 +121,16 @@ def validate(notebook: Path, config: Config | None = None) -> dict[str, Any]:
 async def validate_in_child(notebook: Path) -> dict[str, Any]:
     """:func:`validate` in a child process (nbgrader changes the working folder and environment
     while it runs); raises RuntimeError with the child's last words when it fails."""
-    child = await asyncio.create_subprocess_exec(sys.executable, "-m", __name__, str(notebook),
-                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", __name__, str(notebook), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await child.communicate()
     try:
         reply = json.loads(out.decode())
     except ValueError:
-        reply = {"error": err.decode(errors="replace").strip()[-2000:] or f"the validation exited with {child.returncode}"}
+        reply = {
+            "error": err.decode(errors="replace").strip()[-2000:] or f"the validation exited with {child.returncode}"
+        }
     if child.returncode or "error" in reply:
         raise RuntimeError(reply.get("error", "the validation failed"))
     return reply
@@ -130,7 +145,9 @@ class ValidateHandler(APIHandler):
     async def post(self) -> None:
         body = self.get_json_body() or {}
         try:
-            target = notebook_path(Path(self.settings["server_root_dir"]), body.get("path") if isinstance(body, dict) else None)
+            target = notebook_path(
+                Path(self.settings["server_root_dir"]), body.get("path") if isinstance(body, dict) else None
+            )
         except PathRefused as refused:
             self.set_status(refused.status)
             self.finish({"error": str(refused)})
@@ -144,8 +161,13 @@ class ValidateHandler(APIHandler):
                 self.set_status(500)
                 self.finish({"error": str(error)})
                 return
-        self.log.info("flowlib validate: %s: %g of %g point(s) in %.1f s", body["path"], result["earned"],
-                      result["possible"], time.monotonic() - started)
+        self.log.info(
+            "flowlib validate: %s: %g of %g point(s) in %.1f s",
+            body["path"],
+            result["earned"],
+            result["possible"],
+            time.monotonic() - started,
+        )
         self.finish(result)
 
 

@@ -68,8 +68,11 @@ def lessons(root: Path, where: str = SOURCE, *, every_folder: bool = False) -> l
     folder = Path(root) / where
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir()
-                  if p.is_dir() and (is_lesson(p.name) if not every_folder else not p.name.startswith(".")))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and (is_lesson(p.name) if not every_folder else not p.name.startswith("."))
+    )
 
 
 def notebook(root: Path, lesson: str, where: str = RELEASED) -> Path:

@@ -48,8 +48,9 @@ def _git_blob(data: bytes) -> str:
 def _committed(root: Path, folder: str) -> dict[str, str]:
     """``{path: git blob id}`` of the files committed under ``folder`` (empty outside git)."""
     try:
-        listing = subprocess.run(["git", "ls-tree", "-r", "HEAD", "--", folder], cwd=root,
-                                 capture_output=True, text=True, timeout=30)
+        listing = subprocess.run(
+            ["git", "ls-tree", "-r", "HEAD", "--", folder], cwd=root, capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return {}
     if listing.returncode != 0:

@@ -55,11 +55,17 @@ class UpdateReport:
 
     def lines(self) -> list[str]:
         out = [f"updated to course version {self.version}"]
-        for title, items in (("new", self.added), ("updated", self.updated), ("merged cell by cell", self.merged),
-                             ("removed (you had not changed them)", self.removed)):
+        for title, items in (
+            ("new", self.added),
+            ("updated", self.updated),
+            ("merged cell by cell", self.merged),
+            ("removed (you had not changed them)", self.removed),
+        ):
             if items:
                 out.append(f"{title}: {', '.join(items)}")
-        out.append(f"{self.new_cells} new cell(s) arrived, {self.updated_cells} cell(s) you had not touched were updated")
+        out.append(
+            f"{self.new_cells} new cell(s) arrived, {self.updated_cells} cell(s) you had not touched were updated"
+        )
         if self.kept:
             out.append("kept your version where the course changed something you had edited:")
             out.extend(f"  {item}" for item in self.kept)
@@ -124,7 +130,11 @@ def merge_notebook(mine: dict, base: dict[str, str], new: dict) -> tuple[dict, l
                 merged.append(copy.deepcopy(cell))
                 updated += 1
         merged.extend(anchored.get(cell_id, []))
-    result = {**copy.deepcopy(new), "cells": merged, "metadata": {**new.get("metadata", {}), **mine.get("metadata", {})}}
+    result = {
+        **copy.deepcopy(new),
+        "cells": merged,
+        "metadata": {**new.get("metadata", {}), **mine.get("metadata", {})},
+    }
     return result, conflicts, added, updated
 
 
@@ -198,14 +208,18 @@ def _git(folder: Path, *args: str) -> str:
 def from_git(folder: Path) -> UpdateReport:
     """Fetch the course's new version from the git remote and merge it in."""
     if not (folder / ".git").exists():
-        raise EditionError(f"{folder} is not a git clone of the course; give the new edition's folder: flowlib update FOLDER")
+        raise EditionError(
+            f"{folder} is not a git clone of the course; give the new edition's folder: flowlib update FOLDER"
+        )
     _git(folder, "fetch", "--quiet", "origin")
     try:
         target = _git(folder, "rev-parse", "@{upstream}")
     except EditionError:
         target = _git(folder, "rev-parse", "FETCH_HEAD")
     with tempfile.TemporaryDirectory(prefix="flowlib-update-") as tmp:
-        archive = subprocess.run(["git", "archive", "--format=tar", target], cwd=folder, capture_output=True, timeout=300)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", target], cwd=folder, capture_output=True, timeout=300
+        )
         if archive.returncode != 0:
             raise EditionError(f"`git archive {target}` failed: {archive.stderr.decode(errors='replace')[-1000:]}")
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
@@ -220,10 +234,16 @@ def from_git(folder: Path) -> UpdateReport:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="flowlib update", description=(
-        "Bring in the course's new version: new lessons and every cell you did not touch arrive; "
-        "every cell you edited stays as it is."))
-    parser.add_argument("source", nargs="?", help="a folder holding the new edition (default: git fetch from where you cloned it)")
+    parser = argparse.ArgumentParser(
+        prog="flowlib update",
+        description=(
+            "Bring in the course's new version: new lessons and every cell you did not touch arrive; "
+            "every cell you edited stays as it is."
+        ),
+    )
+    parser.add_argument(
+        "source", nargs="?", help="a folder holding the new edition (default: git fetch from where you cloned it)"
+    )
     args = parser.parse_args(argv)
     folder = layout.course_root()
     try:

@@ -26,8 +26,10 @@ from typing import Any
 from flowlib.cells import cell_role, nbgrader_meta
 from flowlib.course import layout
 
-NOT_ANSWERED = ("not answered yet: replace `raise NotImplementedError(...)` in the answer cell "
-                "with your solution, run it, then Validate again")
+NOT_ANSWERED = (
+    "not answered yet: replace `raise NotImplementedError(...)` in the answer cell "
+    "with your solution, run it, then Validate again"
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,10 @@ def test_cells(cells: Sequence[Mapping[str, Any]]) -> list[TestCell]:
         if role != "test":
             continue
         points = _points(meta.get("points"))
-        failed = any(o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
-                     for o in cell.get("outputs", []))
+        failed = any(
+            o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            for o in cell.get("outputs", [])
+        )
         grade_id = str(meta.get("grade_id", ""))
         found.append(TestCell(grade_id, exercise or grade_id, 0.0 if failed else points, points))
     return found
@@ -89,8 +93,11 @@ def exercise_results(cells: Sequence[Mapping[str, Any]]) -> dict[str, tuple[floa
     """``{exercise: (earned, possible, why)}`` of a notebook that has run, in notebook order;
     ``why`` is one readable line for the first failing test ('' when every test passes), and
     :data:`NOT_ANSWERED` when the exercise's answer cell still raises its stub's error."""
-    unanswered = {str(nbgrader_meta(cell).get("grade_id", "")) for cell in cells
-                  if cell_role(cell) == "answer" and any(o.get("ename") == "NotImplementedError" for o in cell.get("outputs", []))}
+    unanswered = {
+        str(nbgrader_meta(cell).get("grade_id", ""))
+        for cell in cells
+        if cell_role(cell) == "answer" and any(o.get("ename") == "NotImplementedError" for o in cell.get("outputs", []))
+    }
     by_id = {str(nbgrader_meta(cell).get("grade_id", "")): cell for cell in cells}
     tests = test_cells(cells)
     results: dict[str, tuple[float, float, str]] = {}
@@ -109,7 +116,9 @@ def failure(cell: Mapping[str, Any]) -> str:
     for output in outputs:
         if output.get("output_type") == "error":
             return reason(str(output.get("ename", "")), str(output.get("evalue", "")))
-    written = "".join("".join(o.get("text", "")) for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr")
+    written = "".join(
+        "".join(o.get("text", "")) for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    )
     first = written.strip().splitlines()[:1]
     return "the test wrote to stderr, which counts as failing" + (f": {first[0]}" if first else "")
 
@@ -142,8 +151,11 @@ def summarize(notebook: Any = None, upto: int | None = None, **_: Any) -> None:
         for output in cell.get("outputs", []):
             if output.get("output_type") != "error":
                 continue
-            lines = [reason(str(output.get("ename", "")), str(output.get("evalue", ""))), "",
-                     f"this test: 0 of {_n(test.points)} point(s); exercise {test.exercise}: {_n(earned)} of {_n(possible)}"]
+            lines = [
+                reason(str(output.get("ename", "")), str(output.get("evalue", ""))),
+                "",
+                f"this test: 0 of {_n(test.points)} point(s); exercise {test.exercise}: {_n(earned)} of {_n(possible)}",
+            ]
             if first:
                 lines += ["", "your points so far, exercise by exercise:", *table(totals)]
             output["traceback"] = lines
@@ -187,11 +199,17 @@ def configure(c: Any) -> None:
 
 
 def lesson_notebooks(course: Path, only: Sequence[str] = ()) -> list[Path]:
-    notebooks = [path for lesson in layout.lessons(course, layout.RELEASED) if (path := layout.notebook(course, lesson)).is_file()]
+    notebooks = [
+        path
+        for lesson in layout.lessons(course, layout.RELEASED)
+        if (path := layout.notebook(course, lesson)).is_file()
+    ]
     if only:
         unknown = sorted(set(only) - {p.stem for p in notebooks})
         if unknown:
-            raise SystemExit(f"flowlib check: unknown lesson(s) {unknown}; expected some of {[p.stem for p in notebooks]}")
+            raise SystemExit(
+                f"flowlib check: unknown lesson(s) {unknown}; expected some of {[p.stem for p in notebooks]}"
+            )
         notebooks = [p for p in notebooks if p.stem in only]
     return notebooks
 
@@ -216,7 +234,9 @@ def check_lesson(path: Path) -> dict[str, tuple[float, float, str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="flowlib check", description="Check your machine, then your answers (visible tests).")
+    parser = argparse.ArgumentParser(
+        prog="flowlib check", description="Check your machine, then your answers (visible tests)."
+    )
     parser.add_argument("lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all)")
     parser.add_argument("--strict", action="store_true", help="exit 1 unless every visible test passes")
     parser.add_argument("--no-doctor", action="store_true", help="skip the machine check")
@@ -245,8 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{path.stem}: {_n(got)} of {_n(top)} point(s)")
         for name, (e, p, why) in totals.items():
             print(f"  {'ok ' if e == p else '...'} {name}: {_n(e)} of {_n(p)}" + (f"  ({why})" if why else ""))
-    print(f"\nvisible tests: {_n(earned)} of {_n(possible)} point(s)"
-          + ("" if earned == possible else " (unanswered exercises are not errors: they are what is left to do)"))
+    print(
+        f"\nvisible tests: {_n(earned)} of {_n(possible)} point(s)"
+        + ("" if earned == possible else " (unanswered exercises are not errors: they are what is left to do)")
+    )
     if not ready:
         print("your machine needs fixing first: see [FIX] above")
     if unreadable:

@@ -13,8 +13,7 @@ _CHECK = (
 CASES = [
     WrongAnswer(
         answer_id="01_steps",
-        source=_CHECK
-        + "def sequential_steps(architecture, n_tokens):\n"
+        source=_CHECK + "def sequential_steps(architecture, n_tokens):\n"
         "    _check(architecture, n_tokens)\n"
         "    return n_tokens if architecture == 'rnn' else 1\n"
         "def max_path_length(architecture, n_tokens):\n"
@@ -26,8 +25,7 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="01_steps",
-        source=_CHECK
-        + "def sequential_steps(architecture, n_tokens):\n"
+        source=_CHECK + "def sequential_steps(architecture, n_tokens):\n"
         "    _check(architecture, n_tokens)\n"
         "    return n_tokens\n"  # thinks attention also steps through the tokens
         "def max_path_length(architecture, n_tokens):\n"

@@ -17,16 +17,23 @@ _SIN_HEAD = (
 CASES = [
     WrongAnswer(
         answer_id="03_split_heads",
-        source="def split_heads(x, n_heads):\n" + _SPLIT_OK_ERRORS
+        source="def split_heads(x, n_heads):\n"
+        + _SPLIT_OK_ERRORS
         + "    return x.reshape(B, n_heads, T, D // n_heads)\n",  # no transpose: heads mix tokens
         fails=["03_split_heads_tests"],
         message="without the transpose",
-        passes=["03_split_heads_tests_errors", "03_merge_heads_tests", "03_perm_equivariant_tests",
-                "03_sinusoidal_tests_small", "03_sinusoidal_tests_large"],
+        passes=[
+            "03_split_heads_tests_errors",
+            "03_merge_heads_tests",
+            "03_perm_equivariant_tests",
+            "03_sinusoidal_tests_small",
+            "03_sinusoidal_tests_large",
+        ],
     ),
     WrongAnswer(
         answer_id="03_split_heads",
-        source="def split_heads(x, n_heads):\n" + _SPLIT_OK_ERRORS
+        source="def split_heads(x, n_heads):\n"
+        + _SPLIT_OK_ERRORS
         + "    return x.reshape(B, T, D // n_heads, n_heads).permute(0, 3, 1, 2)\n",  # heads interleaved in d_model
         fails=["03_split_heads_tests"],
         message="wrong axis of d_model",
@@ -46,9 +53,7 @@ CASES = [
     WrongAnswer(
         answer_id="03_merge_heads",
         source=(
-            "def merge_heads(x):\n"
-            "    B, H, T, Dh = x.shape\n"
-            "    return x.reshape(B, T, H * Dh)\n"  # no transpose back
+            "def merge_heads(x):\n    B, H, T, Dh = x.shape\n    return x.reshape(B, T, H * Dh)\n"  # no transpose back
         ),
         fails=["03_merge_heads_tests"],
         message="without first moving the heads axis",
@@ -84,7 +89,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="03_sinusoidal",
-        source=_SIN_HEAD + (
+        source=_SIN_HEAD
+        + (
             "    angles = pos / 10000 ** (two_i / d_model)\n"
             "    pe = torch.zeros(T, d_model)\n"
             "    pe[:, 0::2] = torch.cos(angles)\n"  # sin and cos swapped
@@ -97,7 +103,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="03_sinusoidal",
-        source=_SIN_HEAD + (
+        source=_SIN_HEAD
+        + (
             "    angles = pos / 10000 ** (two_i / d_model)\n"
             "    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)\n"  # [sin | cos], not interleaved
         ),
@@ -106,7 +113,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="03_sinusoidal",
-        source=_SIN_HEAD + (
+        source=_SIN_HEAD
+        + (
             "    i = torch.arange(d_model // 2, dtype=torch.float32)\n"
             "    angles = pos / 10000 ** (i / d_model)\n"  # i / d instead of 2i / d
             "    pe = torch.zeros(T, d_model)\n"
@@ -119,7 +127,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="03_sinusoidal",
-        source=_SIN_HEAD + (
+        source=_SIN_HEAD
+        + (
             "    angles = (pos + 1) / 10000 ** (two_i / d_model)\n"  # positions 1..T instead of 0..T-1
             "    pe = torch.zeros(T, d_model)\n"
             "    pe[:, 0::2] = torch.sin(angles)\n"

@@ -59,7 +59,9 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="04_decoder_mask",
-        source=_mask(f"{_ONES}.tril()", combine="causal | keys_real"),  # or instead of and: without padding, no mask at all
+        source=_mask(
+            f"{_ONES}.tril()", combine="causal | keys_real"
+        ),  # or instead of and: without padding, no mask at all
         fails=["04_decoder_mask_tests_causal", "04_decoder_mask_tests_padding"],
         message="combine them with & (and)",
     ),
@@ -78,7 +80,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="04_greedy_decode",
-        source=_DECODE_HEAD + (
+        source=_DECODE_HEAD
+        + (
             "        for _ in range(max_len - 1):\n"  # never stops at <eos>
             "            next_id = model.decode(out, memory, src_mask)[:, -1].argmax(-1)\n"
             "            next_id = next_id.masked_fill(done, model.config.pad_id)\n"
@@ -92,7 +95,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="04_greedy_decode",
-        source=_DECODE_HEAD + (
+        source=_DECODE_HEAD
+        + (
             "        while out.size(1) < max_len and not done.all():\n"
             "            next_id = model.decode(out, memory, src_mask)[:, -1].argmax(-1)\n"  # finished rows keep writing
             "            out = torch.cat([out, next_id[:, None]], dim=1)\n"
@@ -105,7 +109,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="04_greedy_decode",
-        source=_DECODE_HEAD + (
+        source=_DECODE_HEAD
+        + (
             "        while out.size(1) < max_len and not done.any():\n"  # stops when the first row is done
             "            next_id = model.decode(out, memory, src_mask)[:, -1].argmax(-1)\n"
             "            next_id = next_id.masked_fill(done, model.config.pad_id)\n"
@@ -119,7 +124,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="04_greedy_decode",
-        source=_DECODE_HEAD + (
+        source=_DECODE_HEAD
+        + (
             "        while out.size(1) < max_len and not done.all():\n"
             "            next_id = model.decode(out, memory, src_mask)[:, 0].argmax(-1)\n"  # first position, not the last
             "            next_id = next_id.masked_fill(done, model.config.pad_id)\n"
@@ -132,7 +138,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="04_greedy_decode",
-        source=_DECODE_HEAD + (
+        source=_DECODE_HEAD
+        + (
             "        while out.size(1) < max_len and not done.all():\n"
             "            next_id = model.decode(out, memory, src_mask)[:, -1].argmax(-1)\n"
             "            next_id = next_id.masked_fill(done, model.config.pad_id)\n"

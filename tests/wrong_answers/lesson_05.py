@@ -12,8 +12,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_mask_tokens",
         source=(
-            _MASK_HEAD
-            + "    chosen = torch.rand(ids.shape, generator=generator) < p\n"  # special tokens can be chosen
+            _MASK_HEAD + "    chosen = torch.rand(ids.shape, generator=generator) < p\n"  # special tokens can be chosen
             "    labels = torch.where(chosen, ids, torch.full_like(ids, -100))\n"
             "    u = torch.rand(ids.shape, generator=generator)\n"
             "    random_ids = torch.randint(vocab_size, ids.shape, generator=generator)\n"
@@ -30,8 +29,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_mask_tokens",
         source=(
-            _MASK_HEAD
-            + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
+            _MASK_HEAD + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
             "    for s in special_ids:\n"
             "        special |= ids == s\n"
             "    chosen = (torch.rand(ids.shape, generator=generator) < p) & ~special\n"
@@ -47,8 +45,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_mask_tokens",
         source=(
-            _MASK_HEAD
-            + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
+            _MASK_HEAD + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
             "    for s in special_ids:\n"
             "        special |= ids == s\n"
             "    chosen = (torch.rand(ids.shape, generator=generator) < p) & ~special\n"
@@ -65,8 +62,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_mask_tokens",
         source=(
-            _MASK_HEAD
-            + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
+            _MASK_HEAD + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
             "    for s in special_ids:\n"
             "        special |= ids == s\n"
             "    chosen = (torch.rand(ids.shape, generator=generator) < p) & ~special\n"
@@ -83,8 +79,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_mask_tokens",
         source=(
-            _MASK_HEAD
-            + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
+            _MASK_HEAD + "    special = torch.zeros_like(ids, dtype=torch.bool)\n"
             "    for s in special_ids:\n"
             "        special |= ids == s\n"
             "    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & ~special\n"  # ignores p
@@ -103,15 +98,15 @@ CASES = [
     # --- next_token_loss ---------------------------------------------------------------------
     WrongAnswer(
         answer_id="05_next_token_loss",
-        source=_LOSS_HEAD + "    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), ids.reshape(-1))\n",  # no shift
+        source=_LOSS_HEAD
+        + "    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), ids.reshape(-1))\n",  # no shift
         fails=["05_next_token_loss_tests", "05_next_token_loss_tests_padding"],
         message="no shift",
     ),
     WrongAnswer(
         answer_id="05_next_token_loss",
         source=(
-            _LOSS_HEAD
-            + "    lo, y = logits[:, 1:], ids[:, :-1]\n"  # shifted the wrong way
+            _LOSS_HEAD + "    lo, y = logits[:, 1:], ids[:, :-1]\n"  # shifted the wrong way
             "    return F.cross_entropy(lo.reshape(-1, lo.size(-1)), y.reshape(-1))\n"
         ),
         fails=["05_next_token_loss_tests"],
@@ -120,8 +115,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_next_token_loss",
         source=(
-            _LOSS_HEAD
-            + "    lo, y = logits[:, :-1], ids[:, 1:]\n"  # padding targets still counted
+            _LOSS_HEAD + "    lo, y = logits[:, :-1], ids[:, 1:]\n"  # padding targets still counted
             "    return F.cross_entropy(lo.reshape(-1, lo.size(-1)), y.reshape(-1))\n"
         ),
         fails=["05_next_token_loss_tests_padding"],
@@ -132,8 +126,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_sample_next",
         source=(
-            _SAMPLE_HEAD
-            + "    if temperature == 0:\n"
+            _SAMPLE_HEAD + "    if temperature == 0:\n"
             "        return logits.argmax(dim=-1)\n"
             "    if top_k is not None:\n"  # temperature never applied
             "        kth = logits.topk(min(top_k, logits.size(-1)), dim=-1).values[:, -1:]\n"
@@ -147,8 +140,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_sample_next",
         source=(
-            _SAMPLE_HEAD
-            + "    if temperature == 0:\n"
+            _SAMPLE_HEAD + "    if temperature == 0:\n"
             "        return logits.argmax(dim=-1)\n"
             "    probs = torch.softmax(logits / temperature, -1)\n"  # top_k never applied
             "    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)\n"
@@ -159,8 +151,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_sample_next",
         source=(
-            _SAMPLE_HEAD
-            + "    if temperature == 0:\n"
+            _SAMPLE_HEAD + "    if temperature == 0:\n"
             "        return logits.argmax(dim=-1)\n"
             "    logits = logits * temperature\n"  # multiplied instead of divided
             "    if top_k is not None:\n"
@@ -183,8 +174,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_word_similarity",
         source=(
-            _SIM_HEAD
-            + "    tokens, hidden = embed([sentence_a, sentence_b])\n"
+            _SIM_HEAD + "    tokens, hidden = embed([sentence_a, sentence_b])\n"
             "    return F.cosine_similarity(hidden[0, 0], hidden[1, 0], dim=0).item()\n"  # [CLS] vectors
         ),
         fails=["05_word_similarity_tests", "05_word_similarity_tests_hidden"],
@@ -193,8 +183,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_word_similarity",
         source=(
-            _SIM_HEAD
-            + "    tokens, hidden = embed([sentence_a, sentence_b])\n"
+            _SIM_HEAD + "    tokens, hidden = embed([sentence_a, sentence_b])\n"
             "    a = hidden[0, tokens[0].index(word.lower())]\n"
             "    b = hidden[1, tokens[1].index(word.lower())]\n"
             "    return (a @ b).item()\n"  # dot product, not cosine
@@ -205,8 +194,7 @@ CASES = [
     WrongAnswer(
         answer_id="05_word_similarity",
         source=(
-            _SIM_HEAD
-            + "    tokens, hidden = embed([sentence_a, sentence_b])\n"
+            _SIM_HEAD + "    tokens, hidden = embed([sentence_a, sentence_b])\n"
             "    a = hidden[0, tokens[0].index(word)]\n"  # no lower(); missing word gives the wrong error type
             "    b = hidden[1, tokens[1].index(word)]\n"
             "    return F.cosine_similarity(a, b, dim=0).item()\n"

@@ -16,7 +16,12 @@ def _patchify(body: str, checks: str = _CHECKS) -> str:
     return "def patchify(images, patch_size):\n" + checks + body
 
 
-_ALL_PATCHIFY = ["07_patchify_tests_shape", "07_patchify_tests_order", "07_patchify_tests_embedding", "07_patchify_tests_errors"]
+_ALL_PATCHIFY = [
+    "07_patchify_tests_shape",
+    "07_patchify_tests_order",
+    "07_patchify_tests_embedding",
+    "07_patchify_tests_errors",
+]
 
 CASES = [
     WrongAnswer(
@@ -41,7 +46,9 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="07_patchify",
-        source=_patchify("    return images.reshape(B, (H // P) * (W // P), C * P * P)\n"),  # no permute: strips of a row
+        source=_patchify(
+            "    return images.reshape(B, (H // P) * (W // P), C * P * P)\n"
+        ),  # no permute: strips of a row
         fails=["07_patchify_tests_order", "07_patchify_tests_embedding"],
         message="plain reshape",
         passes=["07_patchify_tests_shape", "07_patchify_tests_errors"],
@@ -59,8 +66,7 @@ CASES = [
     WrongAnswer(
         answer_id="07_patchify",
         source=_patchify(  # right order, but no checks: reshape raises a RuntimeError, or unfold drops pixels
-            "    return F.unfold(images, kernel_size=patch_size, stride=patch_size).transpose(1, 2)\n",
-            checks="",
+            "    return F.unfold(images, kernel_size=patch_size, stride=patch_size).transpose(1, 2)\n", checks=""
         ),
         fails=["07_patchify_tests_errors"],
         message="expected ValueError",

@@ -11,11 +11,15 @@ _PAIR_COUNTS = (
 )
 
 
-def _merge(body: str, store: str = "        new_counts[tuple(symbols)] = new_counts.get(tuple(symbols), 0) + n\n") -> str:
+def _merge(
+    body: str, store: str = "        new_counts[tuple(symbols)] = new_counts.get(tuple(symbols), 0) + n\n"
+) -> str:
     """merge_pair with the scan of one word replaced by ``body`` (which builds ``symbols``)."""
-    return ("def merge_pair(word_counts, pair):\n"
-            "    new_counts = {}\n"
-            "    for word, n in word_counts.items():\n" + body + store + "    return new_counts\n")
+    return (
+        "def merge_pair(word_counts, pair):\n"
+        "    new_counts = {}\n"
+        "    for word, n in word_counts.items():\n" + body + store + "    return new_counts\n"
+    )
 
 
 _SCAN_LEFT_TO_RIGHT = (
@@ -34,7 +38,7 @@ CASES = [
     WrongAnswer(
         answer_id="08_most_frequent_pair",
         source=_PAIR_COUNTS.replace("+= n", "+= 1") + "    if not counts:\n        return None\n"
-               "    return min(counts, key=lambda p: (-counts[p], p))\n",  # every word counted once
+        "    return min(counts, key=lambda p: (-counts[p], p))\n",  # every word counted once
         fails=["08_most_frequent_pair_tests"],
         message="add its count, not 1",
     ),
@@ -55,7 +59,7 @@ CASES = [
     WrongAnswer(
         answer_id="08_most_frequent_pair",
         source=_PAIR_COUNTS + "    if not counts:\n        return None\n"
-               "    return max(counts, key=counts.get)\n",  # a tie goes to the first pair met
+        "    return max(counts, key=counts.get)\n",  # a tie goes to the first pair met
         fails=["08_most_frequent_pair_tests_edge"],
         message="not the first one met",
         passes=["08_most_frequent_pair_tests"],
@@ -63,7 +67,7 @@ CASES = [
     WrongAnswer(
         answer_id="08_most_frequent_pair",
         source=_PAIR_COUNTS + "    if not counts:\n        return None\n"
-               "    return max(counts, key=lambda p: (counts[p], p))\n",  # a tie goes to the largest pair
+        "    return max(counts, key=lambda p: (counts[p], p))\n",  # a tie goes to the largest pair
         fails=["08_most_frequent_pair_tests", "08_most_frequent_pair_tests_edge"],
         message="the tie-break takes the smaller pair",
     ),
@@ -114,7 +118,9 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="08_merge_pair",
-        source=_merge("        symbols = ' '.join(word).replace(' '.join(pair), ''.join(pair)).split(' ')\n"),  # text replace
+        source=_merge(
+            "        symbols = ' '.join(word).replace(' '.join(pair), ''.join(pair)).split(' ')\n"
+        ),  # text replace
         fails=["08_merge_pair_tests_edge"],
         message="Compare whole symbols",
         passes=["08_merge_pair_tests"],
@@ -148,9 +154,11 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="08_merge_pair",
-        source=_merge(_SCAN_LEFT_TO_RIGHT,
-                      store="        if len(symbols) < len(word):\n"  # words without the pair are dropped
-                            "            new_counts[tuple(symbols)] = new_counts.get(tuple(symbols), 0) + n\n"),
+        source=_merge(
+            _SCAN_LEFT_TO_RIGHT,
+            store="        if len(symbols) < len(word):\n"  # words without the pair are dropped
+            "            new_counts[tuple(symbols)] = new_counts.get(tuple(symbols), 0) + n\n",
+        ),
         fails=["08_merge_pair_tests", "08_merge_pair_tests_edge"],
         message="stays in the table",
     ),
@@ -159,8 +167,8 @@ CASES = [
         answer_id="08_quiz",
         source=(
             "quiz = {\n"
-            "    \"A model trained on Python's docs will read user questions full of emoji and accented names. Which tokenizer guarantees that no input becomes an unknown token?\": \"WordPiece\",\n"
-            "    \"A text becomes twice as many tokens under tokenizer A as under tokenizer B. By what factor does A multiply the attention scores per layer and head?\": \"4\",\n"
+            '    "A model trained on Python\'s docs will read user questions full of emoji and accented names. Which tokenizer guarantees that no input becomes an unknown token?": "WordPiece",\n'
+            '    "A text becomes twice as many tokens under tokenizer A as under tokenizer B. By what factor does A multiply the attention scores per layer and head?": "4",\n'
             "}\n"
         ),
         fails=["08_quiz_tests"],
@@ -170,8 +178,8 @@ CASES = [
         answer_id="08_quiz",
         source=(
             "quiz = {\n"
-            "    \"A model trained on Python's docs will read user questions full of emoji and accented names. Which tokenizer guarantees that no input becomes an unknown token?\": \"byte-level BPE\",\n"
-            "    \"A text becomes twice as many tokens under tokenizer A as under tokenizer B. By what factor does A multiply the attention scores per layer and head?\": 2,\n"
+            '    "A model trained on Python\'s docs will read user questions full of emoji and accented names. Which tokenizer guarantees that no input becomes an unknown token?": "byte-level BPE",\n'
+            '    "A text becomes twice as many tokens under tokenizer A as under tokenizer B. By what factor does A multiply the attention scores per layer and head?": 2,\n'
             "}\n"
         ),
         fails=["08_quiz_tests"],

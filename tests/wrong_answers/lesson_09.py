@@ -75,7 +75,9 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="09_clip_by_global_norm",
-        source=_CLIP + _GLOBAL + "    return [g * (max_norm / total) for g in grads], total\n",  # always rescaled, even up; 0 / 0
+        source=_CLIP
+        + _GLOBAL
+        + "    return [g * (max_norm / total) for g in grads], total\n",  # always rescaled, even up; 0 / 0
         fails=["09_clip_by_global_norm_tests_edges", "09_clip_by_global_norm_tests_hidden"],
         message="scaled up",
         passes=["09_clip_by_global_norm_tests_basic"],
@@ -87,7 +89,11 @@ CASES = [
             "    factor = max_norm / total if total > max_norm else 1.0\n"
             "    return [g * factor for g in grads], total\n"
         ),
-        fails=["09_clip_by_global_norm_tests_basic", "09_clip_by_global_norm_tests_edges", "09_clip_by_global_norm_tests_hidden"],
+        fails=[
+            "09_clip_by_global_norm_tests_basic",
+            "09_clip_by_global_norm_tests_edges",
+            "09_clip_by_global_norm_tests_hidden",
+        ],
         message="the sum of the tensors' own norms",
     ),
     WrongAnswer(
@@ -102,7 +108,9 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="09_clip_by_global_norm",
-        source=_CLIP + _GLOBAL + "    return [g.clamp(-max_norm, max_norm) for g in grads], total\n",  # clipping by value
+        source=_CLIP
+        + _GLOBAL
+        + "    return [g.clamp(-max_norm, max_norm) for g in grads], total\n",  # clipping by value
         fails=["09_clip_by_global_norm_tests_basic", "09_clip_by_global_norm_tests_hidden"],
         message="clipping by value",
         passes=["09_clip_by_global_norm_tests_edges"],

@@ -55,7 +55,9 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="11_fill_mask",
-        source=_fill_mask(_BATCH, _PROBS, "[int((ids == tokenizer.mask_token_id).nonzero()[0])]", _TOP),  # first mask only
+        source=_fill_mask(
+            _BATCH, _PROBS, "[int((ids == tokenizer.mask_token_id).nonzero()[0])]", _TOP
+        ),  # first mask only
         fails=["11_fill_mask_tests_several"],
         message="not only the first",
         passes=["11_fill_mask_tests", "11_fill_mask_tests_batch"],
@@ -109,7 +111,7 @@ CASES = [
             '    "sentence vectors for a search index (mean-pooled hidden states)": "AutoModelForMaskedLM",\n'
             '    "continue a prompt one token at a time": "AutoModelForCausalLM",\n'
             '    "label each support ticket as bug, question or feature request": "AutoModelForSequenceClassification",\n'
-            "    \"suggest the missing word in 'open the [MASK] in read mode'\": \"AutoModelForMaskedLM\",\n"
+            '    "suggest the missing word in \'open the [MASK] in read mode\'": "AutoModelForMaskedLM",\n'
             "}\n"
         ),
         fails=["11_auto_class_tests"],
@@ -122,7 +124,7 @@ CASES = [
             '    "sentence vectors for a search index (mean-pooled hidden states)": "AutoModel",\n'
             '    "continue a prompt one token at a time": "AutoModelForMaskedLM",\n'
             '    "label each support ticket as bug, question or feature request": "AutoModelForSequenceClassification",\n'
-            "    \"suggest the missing word in 'open the [MASK] in read mode'\": \"AutoModelForCausalLM\",\n"
+            '    "suggest the missing word in \'open the [MASK] in read mode\'": "AutoModelForCausalLM",\n'
             "}\n"
         ),
         fails=["11_auto_class_tests"],
@@ -135,7 +137,7 @@ CASES = [
             '    "sentence vectors for a search index (mean-pooled hidden states)": "AutoModelForSequenceClassification",\n'
             '    "continue a prompt one token at a time": "AutoModelForCausalLM",\n'
             '    "label each support ticket as bug, question or feature request": "AutoModelForSequenceClassification",\n'
-            "    \"suggest the missing word in 'open the [MASK] in read mode'\": \"AutoModelForMaskedLM\",\n"
+            '    "suggest the missing word in \'open the [MASK] in read mode\'": "AutoModelForMaskedLM",\n'
             "}\n"
         ),
         fails=["11_auto_class_tests"],
@@ -148,7 +150,7 @@ CASES = [
             '    "sentence vectors for a search index (mean-pooled hidden states)": "AutoModel",\n'
             '    "continue a prompt one token at a time": "AutoModelForCausalLM",\n'
             '    "label each support ticket as bug, question or feature request": "AutoModel",\n'
-            "    \"suggest the missing word in 'open the [MASK] in read mode'\": \"AutoModelForMaskedLM\",\n"
+            '    "suggest the missing word in \'open the [MASK] in read mode\'": "AutoModelForMaskedLM",\n'
             "}\n"
         ),
         fails=["11_auto_class_tests"],

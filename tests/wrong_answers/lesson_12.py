@@ -27,7 +27,8 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="12_lora_forward",
-        source=_LAYER + "        return self.base(x) + self.alpha * (x @ self.lora_A.T) @ self.lora_B.T\n",  # alpha, not alpha / r
+        source=_LAYER
+        + "        return self.base(x) + self.alpha * (x @ self.lora_A.T) @ self.lora_B.T\n",  # alpha, not alpha / r
         fails=["12_lora_forward_tests_scaling", "12_lora_forward_tests_hidden"],
         message="scaled by alpha, not alpha / r",
         passes=["12_lora_forward_tests_init"],
@@ -48,19 +49,22 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="12_lora_forward",
-        source=_LAYER + "        return x @ self.base.weight.T + (self.alpha / self.r) * (x @ self.lora_A.T) @ self.lora_B.T\n",  # bias lost
+        source=_LAYER
+        + "        return x @ self.base.weight.T + (self.alpha / self.r) * (x @ self.lora_A.T) @ self.lora_B.T\n",  # bias lost
         fails=_FORWARD,
         message="without its bias",
     ),
     WrongAnswer(
         answer_id="12_lora_forward",
-        source=_LAYER + "        return (self.alpha / self.r) * (x @ self.lora_A.T) @ self.lora_B.T\n",  # the frozen layer forgotten
+        source=_LAYER
+        + "        return (self.alpha / self.r) * (x @ self.lora_A.T) @ self.lora_B.T\n",  # the frozen layer forgotten
         fails=_FORWARD,
         message="only the low-rank update",
     ),
     WrongAnswer(
         answer_id="12_lora_forward",
-        source=_LAYER + "        return self.base(x) + (self.alpha / self.r) * ((x @ self.lora_A.T) @ self.lora_B.T).detach()\n",
+        source=_LAYER
+        + "        return self.base(x) + (self.alpha / self.r) * ((x @ self.lora_A.T) @ self.lora_B.T).detach()\n",
         fails=["12_lora_forward_tests_hidden"],
         message="no gradient reached lora_A or lora_B",
         passes=["12_lora_forward_tests_init", "12_lora_forward_tests_scaling"],

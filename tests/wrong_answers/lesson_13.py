@@ -18,8 +18,13 @@ def _shapes(attention: str = "(B, n_heads, T, T)", logits: str = "(B, n_classes)
     )
 
 
-def _attention(split: str, merge: str, scores: str, tail: str = "    return self.out_proj(out)\n",
-               mask: str = "scores = scores.masked_fill(~mask, float('-inf'))") -> str:
+def _attention(
+    split: str,
+    merge: str,
+    scores: str,
+    tail: str = "    return self.out_proj(out)\n",
+    mask: str = "scores = scores.masked_fill(~mask, float('-inf'))",
+) -> str:
     """MySelfAttention with one step replaced (each argument is a line of the correct version by default)."""
     return (
         "class MySelfAttention(nn.Module):\n"
@@ -38,8 +43,7 @@ def _attention(split: str, merge: str, scores: str, tail: str = "    return self
         "        if mask is not None:\n"
         f"            {mask}\n"
         "        weights = scores.softmax(dim=-1)\n"
-        f"        out = {merge}\n"
-        + tail.replace("    return", "        return")
+        f"        out = {merge}\n" + tail.replace("    return", "        return")
     )
 
 
@@ -88,16 +92,20 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="13_family",
-        source=("family = {'route': 'decoder-only', 'delivery_time': 'no transformer', "
-                "'autocomplete': 'decoder-only', 'translate': 'encoder-decoder'}\n"),
+        source=(
+            "family = {'route': 'decoder-only', 'delivery_time': 'no transformer', "
+            "'autocomplete': 'decoder-only', 'translate': 'encoder-decoder'}\n"
+        ),
         fails=["13_family_tests"],
         message="not the best answer",
         passes=["13_family_tests_hidden", *_SHAPES],
     ),
     WrongAnswer(
         answer_id="13_family",
-        source=("family = {'route': 'encoder-only', 'delivery_time': 'encoder-only', "
-                "'autocomplete': 'encoder-decoder', 'translate': 'encoder-decoder'}\n"),
+        source=(
+            "family = {'route': 'encoder-only', 'delivery_time': 'encoder-only', "
+            "'autocomplete': 'encoder-decoder', 'translate': 'encoder-decoder'}\n"
+        ),
         fails=["13_family_tests", "13_family_tests_hidden"],
         message="tabular model ties",
     ),
@@ -183,8 +191,11 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="13_my_self_attention",
-        source=_attention("t.reshape(B, T, Dh, H).permute(0, 3, 1, 2)",  # heads on the wrong axis of d_model
-                          "(weights @ v).permute(0, 2, 3, 1).reshape(B, T, D)", _SCORES),
+        source=_attention(
+            "t.reshape(B, T, Dh, H).permute(0, 3, 1, 2)",  # heads on the wrong axis of d_model
+            "(weights @ v).permute(0, 2, 3, 1).reshape(B, T, D)",
+            _SCORES,
+        ),
         fails=_ATTENTION,
         message="heads on the wrong axis",
         passes=_BLOCK,

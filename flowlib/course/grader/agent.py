@@ -63,12 +63,23 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
             return array("npscalar", value.tobytes(), value.dtype.str, ())
         if numpy is not None and isinstance(value, numpy.ndarray) and value.dtype.kind in "biufc":
             return array("nd", numpy.ascontiguousarray(value).tobytes(), value.dtype.str, value.shape)
-        if torch is not None and isinstance(value, torch.Tensor) and value.layout == torch.strided and not value.is_complex():
+        if (
+            torch is not None
+            and isinstance(value, torch.Tensor)
+            and value.layout == torch.strided
+            and not value.is_complex()
+        ):
             flat = value.detach().cpu().contiguous()
             name = str(flat.dtype).replace("torch.", "")
             raw = flat.view(torch.int16) if flat.dtype == torch.bfloat16 else flat
-            return array("tensor", raw.numpy().tobytes(), name, flat.shape, requires_grad=bool(value.requires_grad),
-                         parameter=isinstance(value, torch.nn.Parameter))
+            return array(
+                "tensor",
+                raw.numpy().tobytes(),
+                name,
+                flat.shape,
+                requires_grad=bool(value.requires_grad),
+                parameter=isinstance(value, torch.nn.Parameter),
+            )
         return reference(value)
 
     pretrained = {}
@@ -85,6 +96,7 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
         class Unpickler(pickle.Unpickler):
             def persistent_load(self, pid):
                 return persistent(pid)
+
         return Unpickler(io.BytesIO(base64.b64decode(text))).load()
 
     def words(name):
@@ -113,7 +125,9 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
                 module, qualname = frame.f_globals.get("__name__", ""), frame.f_code.co_qualname
             elif event == "c_call":
                 owner = getattr(arg, "__self__", None)
-                module = getattr(arg, "__module__", None) or getattr(getattr(arg, "__objclass__", None), "__module__", "")
+                module = getattr(arg, "__module__", None) or getattr(
+                    getattr(arg, "__objclass__", None), "__module__", ""
+                )
                 if not module and owner is not None:
                     module = getattr(owner, "__name__", "") if isinstance(owner, type(sys)) else type(owner).__module__
                 qualname = getattr(arg, "__qualname__", getattr(arg, "__name__", ""))
@@ -124,6 +138,7 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
                 parts = qualname.split(".")  # torch._VariableFunctionsClass.softmax reads as torch.softmax
                 shown = parts[-1] if parts[0].startswith("_") else qualname
                 evidence.append(f"{module}.{shown}" if module else shown)
+
         return hook
 
     def perform(op, target, args, kwargs):
@@ -171,7 +186,9 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
                 setprofile(watching)
                 thread_setprofile(watching)  # threads the learner's code starts now (not older ones)
                 try:
-                    value = perform(request["op"], request.get("target"), request.get("args", ()), request.get("kwargs", {}))
+                    value = perform(
+                        request["op"], request.get("target"), request.get("args", ()), request.get("kwargs", {})
+                    )
                 finally:
                     setprofile(None)
                     thread_setprofile(None)
@@ -201,6 +218,11 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
 
 
 # its own globals: a learner's variable named `type`, `id` or `list` never stands in for the built-in
-__flowlib_agent__ = _flowlib_agent.__class__(_flowlib_agent.__code__, {  # type: ignore[misc]  # FunctionType, unimported in the kernel
-    "__builtins__": __import__("builtins"), "get_ipython": __import__("IPython").get_ipython})()
+__flowlib_agent__ = _flowlib_agent.__class__(
+    _flowlib_agent.__code__,
+    {  # type: ignore[misc]  # FunctionType, unimported in the kernel
+        "__builtins__": __import__("builtins"),
+        "get_ipython": __import__("IPython").get_ipython,
+    },
+)()
 del _flowlib_agent

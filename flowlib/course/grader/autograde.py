@@ -121,12 +121,22 @@ def _report(future, job: Job) -> Report:
     try:
         return future.result()
     except Exception as error:  # a grader bug: this submission fails, the others go on
-        return Report(job.student, job.lesson.name, status="failed", reason=f"the grader failed: {type(error).__name__}: {error}")
+        return Report(
+            job.student, job.lesson.name, status="failed", reason=f"the grader failed: {type(error).__name__}: {error}"
+        )
 
 
-def autograde(root: Path, lessons: Sequence[str], *, only: Sequence[str] | None = None,
-              students: Sequence[str] | None = None, jobs: int | None = None, scheduler: str | None = None,
-              force: bool = False, say: Callable[[str], None] | None = None) -> Run:
+def autograde(
+    root: Path,
+    lessons: Sequence[str],
+    *,
+    only: Sequence[str] | None = None,
+    students: Sequence[str] | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> Run:
     """Grade every submission (or those of ``only`` lessons / ``students``) into the gradebook.
 
     ``jobs`` submissions are graded at once (default: the number of cores), each in a sandbox
@@ -144,8 +154,14 @@ def autograde(root: Path, lessons: Sequence[str], *, only: Sequence[str] | None 
     usable = {name: lesson for name, lesson in loaded.items() if isinstance(lesson, Lesson)}
     for submission in [s for s in found if s.lesson not in usable]:
         found.remove(submission)  # the course's fault, not the learner's: graded once the solution is fixed
-        run.refused.append(Refusal(submission.notebook, submission.student, submission.lesson,
-                                   f"{submission.notebook}: not graded: {loaded[submission.lesson]}"))
+        run.refused.append(
+            Refusal(
+                submission.notebook,
+                submission.student,
+                submission.lesson,
+                f"{submission.notebook}: not graded: {loaded[submission.lesson]}",
+            )
+        )
     work: list[Job] = []
     where: dict[int, Submission] = {}
     for submission in found:
@@ -154,8 +170,14 @@ def autograde(root: Path, lessons: Sequence[str], *, only: Sequence[str] | None 
         if not force and _done(root, submission, data, lesson.key):
             run.skipped.append(submission)
             continue
-        job = Job(submission.student, lesson, data, submission.extra_files, slot=len(work) % jobs,
-                  threads=1 if jobs > 1 else None)
+        job = Job(
+            submission.student,
+            lesson,
+            data,
+            submission.extra_files,
+            slot=len(work) % jobs,
+            threads=1 if jobs > 1 else None,
+        )
         work.append(job)
         where[id(job)] = submission
     bar = tqdm(total=len(work), unit="submission", desc="grading", disable=not work, file=sys.stderr)

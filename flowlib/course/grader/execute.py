@@ -67,7 +67,8 @@ class Kernel:
         host_file.write_text(json.dumps({**info, "ip": str(self.sandbox.runtime / name)}))
         inside = self.sandbox.inside(self.sandbox.runtime / f"{name}-inside.json")
         (self.sandbox.runtime / f"{name}-inside.json").write_text(
-            json.dumps({**info, "ip": str(self.sandbox.inside(self.sandbox.runtime / name))}))
+            json.dumps({**info, "ip": str(self.sandbox.inside(self.sandbox.runtime / name))})
+        )
         python = str(course_paths()["env"] / "bin" / "python")  # the course environment's interpreter
         options = self.sandbox.popen_options()
         command = self.sandbox.command([python, "-m", "ipykernel_launcher", "-f", str(inside)])
@@ -120,11 +121,18 @@ class Kernel:
             self.process.wait()
             self.process = None
 
-    def _send(self, code: str, *, silent: bool = False, store_history: bool = True,
-              user_expressions: dict | None = None) -> str:
+    def _send(
+        self, code: str, *, silent: bool = False, store_history: bool = True, user_expressions: dict | None = None
+    ) -> str:
         client = self._connected()
-        content = {"code": code, "silent": silent, "store_history": store_history and not silent,
-                   "user_expressions": user_expressions or {}, "allow_stdin": False, "stop_on_error": False}
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": store_history and not silent,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
         message = client.session.msg("execute_request", content)
         client.shell_channel.send(message)
         return message["header"]["msg_id"]
@@ -133,8 +141,15 @@ class Kernel:
         client = self._connected()
         client.control_channel.send(client.session.msg("interrupt_request", {}))
 
-    def run(self, code: str, limits: Limits, *, token: str | None = None,
-            store_history: bool = True, deadline: float | None = None) -> CellRun:
+    def run(
+        self,
+        code: str,
+        limits: Limits,
+        *,
+        token: str | None = None,
+        store_history: bool = True,
+        deadline: float | None = None,
+    ) -> CellRun:
         """Execute one cell; collect its status, error and (with ``token``) the agent's answers."""
         started = time.monotonic()
         run = CellRun()
@@ -154,7 +169,10 @@ class Kernel:
                 interrupted_at = now
                 self._interrupt()
             if interrupted_at is not None and now > interrupted_at + 3.0:
-                run.status, run.error = "timeout", f"the cell ran past its time limit ({limits.cell_seconds:g} s) and ignored the interrupt"
+                run.status, run.error = (
+                    "timeout",
+                    f"the cell ran past its time limit ({limits.cell_seconds:g} s) and ignored the interrupt",
+                )
                 self.stop()
                 break
             if reply is None:

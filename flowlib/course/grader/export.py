@@ -15,8 +15,17 @@ from nbgrader.api import Gradebook, MissingEntry
 from flowlib.course.grader.report import FLAG_KINDS, reports
 from flowlib.course.grader.summary import summary, write_csv
 
-COLUMNS = ["student_id", "lesson", "status", "score", "max_score", "needs_manual_grade", "flagged",
-           *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS], "flag_details"]
+COLUMNS = [
+    "student_id",
+    "lesson",
+    "status",
+    "score",
+    "max_score",
+    "needs_manual_grade",
+    "flagged",
+    *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS],
+    "flag_details",
+]
 
 
 def export(root: Path, target: Path) -> Path:
@@ -36,9 +45,15 @@ def export(root: Path, target: Path) -> Path:
                 pending = bool(submission.needs_manual_grade)
                 status = "failed" if report and report.status != "graded" else "pending" if pending else "graded"
                 kinds = report.flag_kinds() if report else set()
-                row.update(status=status, score=submission.score, needs_manual_grade=int(pending),
-                           flagged=int(any(n.flagged for n in submission.notebooks)),
-                           flag_details="; ".join(f"{f['kind']} ({f['cell']}): {f['detail']}" for f in report.flags) if report else "")
+                row.update(
+                    status=status,
+                    score=submission.score,
+                    needs_manual_grade=int(pending),
+                    flagged=int(any(n.flagged for n in submission.notebooks)),
+                    flag_details="; ".join(f"{f['kind']} ({f['cell']}): {f['detail']}" for f in report.flags)
+                    if report
+                    else "",
+                )
                 row.update({f"flag_{kind.replace(' ', '_')}": int(kind in kinds) for kind in FLAG_KINDS})
                 rows.append(row)
     target.parent.mkdir(parents=True, exist_ok=True)

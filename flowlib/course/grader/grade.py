@@ -46,9 +46,11 @@ class Lesson:
 
     def forbidden(self) -> dict[str, list[str]]:
         """``{answer grade id: [names the exercise asks the learner not to call]}``."""
-        return {nbgrader_meta(c)["grade_id"]: list(c["metadata"]["flowlib"]["forbidden"])
-                for c in self.source["cells"]
-                if cell_role(c) == "answer" and c.get("metadata", {}).get("flowlib", {}).get("forbidden")}
+        return {
+            nbgrader_meta(c)["grade_id"]: list(c["metadata"]["flowlib"]["forbidden"])
+            for c in self.source["cells"]
+            if cell_role(c) == "answer" and c.get("metadata", {}).get("flowlib", {}).get("forbidden")
+        }
 
     def tests(self) -> Tests:
         """What its test cells run with in the grader's process: the setup's names, the rules.
@@ -57,9 +59,14 @@ class Lesson:
         try:
             namespace = setup_namespace(setup, course_paths()["flowlib"].parent / "notebooks" / self.name)
         except Exception as error:  # the course's bug, never the learner's
-            raise SolutionFails(f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}") from error
+            raise SolutionFails(
+                f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}"
+            ) from error
         # flowlib.mistakes builds known-wrong answers, and some compose a right one: no exercise may call it
-        answers, declared = [nbgrader_meta(c)["grade_id"] for c in self.source["cells"] if cell_role(c) == "answer"], self.forbidden()
+        answers, declared = (
+            [nbgrader_meta(c)["grade_id"] for c in self.source["cells"] if cell_role(c) == "answer"],
+            self.forbidden(),
+        )
         rules = {grade_id: [*declared.get(grade_id, []), "flowlib.mistakes"] for grade_id in answers}
         return Tests(namespace, rules)
 
@@ -96,7 +103,11 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
         for kind, detail in screen.read_code(cell.source, setup, []):
             flags.append(screen.Flag(kind, cell.exercise or cell.cell_id, detail))
         # an answer is read against its own exercise's rule; a helper cell against every exercise after it
-        coming = [cell.exercise] if cell.role == "answer" else list(dict.fromkeys(c.exercise for c in plan.cells[index:] if c.role == "answer"))
+        coming = (
+            [cell.exercise]
+            if cell.role == "answer"
+            else list(dict.fromkeys(c.exercise for c in plan.cells[index:] if c.role == "answer"))
+        )
         for exercise in coming:
             for kind, detail in screen.read_code(cell.source, setup, forbidden.get(exercise, []), imported):
                 if kind == "delegation":  # a suspicion: only the run's evidence costs points
@@ -115,8 +126,12 @@ def _not_graded(report: Report, lesson: Lesson, reason: str) -> Report:
 def grade(job: Job) -> Report:
     """Grade one submission. Never raises for a bad submission: the report says what failed."""
     lesson = job.lesson
-    report = Report(job.student, lesson.name, sha256=hashlib.sha256(job.notebook).hexdigest(),
-                    graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    report = Report(
+        job.student,
+        lesson.name,
+        sha256=hashlib.sha256(job.notebook).hexdigest(),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     try:
         submitted = json.loads(job.notebook.decode("utf-8"))
         if not isinstance(submitted, dict) or not isinstance(submitted.get("cells"), list):
@@ -152,10 +167,16 @@ def reference(lesson: Lesson) -> None:
     plan = screen.plan(lesson.source, lesson.released, lesson.source)
     with Sandbox(lesson.name, notebook, lesson.limits) as sandbox:
         executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
-    problems = [f"{c.grade_id}: {decide_cell(r)}" for c, r in zip(plan.cells, executed.runs, strict=True)
-                if c.role == "test" and decide_cell(r)]
-    problems += [f"cell {c.cell_id}: {r.status}: {r.error}" for c, r in zip(plan.cells, executed.runs, strict=True)
-                 if c.role != "test" and r.status != "ok"]
+    problems = [
+        f"{c.grade_id}: {decide_cell(r)}"
+        for c, r in zip(plan.cells, executed.runs, strict=True)
+        if c.role == "test" and decide_cell(r)
+    ]
+    problems += [
+        f"cell {c.cell_id}: {r.status}: {r.error}"
+        for c, r in zip(plan.cells, executed.runs, strict=True)
+        if c.role != "test" and r.status != "ok"
+    ]
     problems += [f"{f.cell}: {f.kind}: {f.detail}" for f in executed.flags]
     if problems:
         raise SolutionFails(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))

@@ -52,9 +52,14 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
                 continue
             seen.add(grade_id)
             cell = json.loads(json.dumps(tests[grade_id]))
-            found = verdict.get(grade_id, {"points": 0, "max_points": nbgrader_meta(cell).get("points", 0), "message": "not graded"})
-            text = (f"Passed: {found['points']:g}/{found['max_points']:g} points.\n" if not found["message"]
-                    else f"Failed: 0/{found['max_points']:g} points. {found['message']}\n")
+            found = verdict.get(
+                grade_id, {"points": 0, "max_points": nbgrader_meta(cell).get("points", 0), "message": "not graded"}
+            )
+            text = (
+                f"Passed: {found['points']:g}/{found['max_points']:g} points.\n"
+                if not found["message"]
+                else f"Failed: 0/{found['max_points']:g} points. {found['message']}\n"
+            )
             cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
         elif grade_id and (grade_id in seen or grade_id not in known):  # a copy, or a graded cell the course lacks
             cell = {**cell, "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k != "nbgrader"}}
@@ -67,15 +72,25 @@ def graded_notebook(submitted: dict[str, Any], released: dict[str, Any], report:
         if grade_id not in seen:
             restored = json.loads(json.dumps(cell))
             decided = verdict.get(grade_id)
-            restored["outputs"] = [{"output_type": "stream", "name": "stdout",
-                                    "text": f"(restored test cell) {'Passed' if decided and not decided['message'] else 'Failed'}: "
-                                            f"{(decided or {}).get('message', '')}\n"}]
+            restored["outputs"] = [
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": f"(restored test cell) {'Passed' if decided and not decided['message'] else 'Failed'}: "
+                    f"{(decided or {}).get('message', '')}\n",
+                }
+            ]
             cells.append(restored)
     return {**released, "cells": cells}
 
 
-def record(root: Path, report: Report, submitted: dict[str, Any] | None, released: dict[str, Any],
-           timestamp: datetime | None = None) -> None:
+def record(
+    root: Path,
+    report: Report,
+    submitted: dict[str, Any] | None,
+    released: dict[str, Any],
+    timestamp: datetime | None = None,
+) -> None:
     """Put one report into ``gradebook.db`` and write its graded notebook and report file."""
     report.save(root)
     with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush warnings
@@ -96,7 +111,9 @@ def _write_grades(root: Path, report: Report, timestamp: datetime | None) -> Non
         try:
             gradebook.find_assignment(lesson)
         except MissingEntry:
-            raise ValueError(f"lesson {lesson} is not in gradebook.db: release it first (`flowlib instructor release {lesson}`)") from None
+            raise ValueError(
+                f"lesson {lesson} is not in gradebook.db: release it first (`flowlib instructor release {lesson}`)"
+            ) from None
         when = (timestamp or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
         try:
             submission = gradebook.find_submission(lesson, student)

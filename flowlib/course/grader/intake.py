@@ -83,11 +83,17 @@ class ImportReport:
 
     def summary(self) -> str:
         """The report as text, one line per file."""
-        counts = ", ".join(f"{len(getattr(self, k))} {k}" for k in ("imported", "replaced", "unchanged", "refused", "ignored"))
+        counts = ", ".join(
+            f"{len(getattr(self, k))} {k}" for k in ("imported", "replaced", "unchanged", "refused", "ignored")
+        )
         lines = [f"collect from {self.source}: {counts}"]
         for kind in ("imported", "replaced", "unchanged"):
             for entry in getattr(self, kind):
-                when = f"{entry.old_timestamp} -> {entry.timestamp}, old one kept in {entry.kept_at}" if entry.kept_at else str(entry.timestamp)
+                when = (
+                    f"{entry.old_timestamp} -> {entry.timestamp}, old one kept in {entry.kept_at}"
+                    if entry.kept_at
+                    else str(entry.timestamp)
+                )
                 lines.append(f"  {kind:9}  {entry.student} {entry.lesson} from {entry.source} ({when})")
                 lines += [f"             note: {note}" for note in entry.notes]
         lines += [f"  refused    {refusal.reason}" for refusal in self.refused]
@@ -112,7 +118,9 @@ def import_download(source: Path, root: Path, lessons: Sequence[str]) -> ImportR
     source, root = Path(source), Path(root)
     report = ImportReport(str(source))
     if not source.exists():
-        report.refused.append(Refusal(source, None, None, f"{source}: expected a folder, a .zip or a notebook; found nothing there"))
+        report.refused.append(
+            Refusal(source, None, None, f"{source}: expected a folder, a .zip or a notebook; found nothing there")
+        )
         return report
     catalogue = Catalogue(root, lessons)
     candidates: list[_Candidate] = []
@@ -123,26 +131,46 @@ def import_download(source: Path, root: Path, lessons: Sequence[str]) -> ImportR
         if member.problem:
             report.refused.append(Refusal(source / member.name, None, None, member.problem))
             continue
-        if member.data is None or any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(member.name).parts):
+        if member.data is None or any(
+            part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(member.name).parts
+        ):
             report.ignored.append((member.name, "not a notebook"))
             continue
         named = parse_name(member.name, lessons)
         if named is None:
-            report.refused.append(Refusal(source / member.name, None, None, (
-                f"{shown}: expected a name like <student>_<lesson>.ipynb, or a Canvas, Moodle or Blackboard download name; "
-                f"found {PurePosixPath(member.name).name!r}")))
+            report.refused.append(
+                Refusal(
+                    source / member.name,
+                    None,
+                    None,
+                    (
+                        f"{shown}: expected a name like <student>_<lesson>.ipynb, or a Canvas, Moodle or Blackboard download name; "
+                        f"found {PurePosixPath(member.name).name!r}"
+                    ),
+                )
+            )
             continue
         try:
             student = canonical_id(named.student)
             lesson, notes = catalogue.check(member.data, shown, named.lesson)
         except (ValueError, NotAccepted) as error:
-            report.refused.append(Refusal(source / member.name, named.student, named.lesson, getattr(error, "reason", f"{shown}: {error}")))
+            report.refused.append(
+                Refusal(
+                    source / member.name, named.student, named.lesson, getattr(error, "reason", f"{shown}: {error}")
+                )
+            )
             continue
-        notes += (f"renamed: its name names no lesson; its graded cells are {lesson}'s",) if named.lesson is None else ()
-        notes += (f"{named.convention} name {named.student!r} stored as {student!r}",) if student != named.student else ()
+        notes += (
+            (f"renamed: its name names no lesson; its graded cells are {lesson}'s",) if named.lesson is None else ()
+        )
+        notes += (
+            (f"{named.convention} name {named.student!r} stored as {student!r}",) if student != named.student else ()
+        )
         notes += ("submitted late (Canvas LATE)",) if named.late else ()
         lms_id = f"{named.convention} id {named.lms_id}" if named.lms_id else None
-        candidates.append(_Candidate(student, lesson, member.data, named.timestamp or member.timestamp, shown, notes, lms_id))
+        candidates.append(
+            _Candidate(student, lesson, member.data, named.timestamp or member.timestamp, shown, notes, lms_id)
+        )
     if not seen:
         report.refused.append(Refusal(source, None, None, f"{source}: expected submitted notebooks; found no files"))
     _store_all(root, candidates, report)
@@ -155,17 +183,37 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
     inbound = Path(exchange) / course_id / "inbound"
     report = ImportReport(str(inbound))
     if not inbound.is_dir():
-        report.refused.append(Refusal(inbound, None, None, f"{inbound}: expected nbgrader's inbound folder of course {course_id!r}; found no such folder"))
+        report.refused.append(
+            Refusal(
+                inbound,
+                None,
+                None,
+                f"{inbound}: expected nbgrader's inbound folder of course {course_id!r}; found no such folder",
+            )
+        )
         return report
     newest: dict[tuple[str, str], tuple[datetime, Path, str, int, str | None]] = {}  # when, folder, raw name, uid, note
     entries = [p for p in visible(inbound) if p.is_dir() or p.is_symlink()]
     if not entries:
-        report.refused.append(Refusal(inbound, None, None, f"{inbound}: expected <student>+<lesson>+<timestamp>+<random>/ folders; found none"))
+        report.refused.append(
+            Refusal(
+                inbound, None, None, f"{inbound}: expected <student>+<lesson>+<timestamp>+<random>/ folders; found none"
+            )
+        )
     for entry in entries:
-        match = next((m for lesson in lessons if (m := re.match(rf"^(.+)\+({re.escape(lesson)})\+([^+]+)(\+[^+]*)?$", entry.name))), None)
+        match = next(
+            (
+                m
+                for lesson in lessons
+                if (m := re.match(rf"^(.+)\+({re.escape(lesson)})\+([^+]+)(\+[^+]*)?$", entry.name))
+            ),
+            None,
+        )
         try:
             if match is None:
-                raise NotAccepted(f"{entry}: expected <student>+<lesson>+<timestamp>+<random> for a lesson of {', '.join(lessons)}; found {entry.name!r}")
+                raise NotAccepted(
+                    f"{entry}: expected <student>+<lesson>+<timestamp>+<random> for a lesson of {', '.join(lessons)}; found {entry.name!r}"
+                )
             student, lesson, when = canonical_id(match[1]), match[2], parse_timestamp(match[3])
             uid, note = expected_owner(entry, (match[1], student))
             check_folder(entry, uid, match[1])  # before it competes: a forged folder never hides a real one
@@ -196,7 +244,12 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
         extras = {}
         for path in sorted(entry.rglob("*")):
             name = path.relative_to(entry).as_posix()
-            if path == notebook or name == TIMESTAMP_FILE or ".ipynb_checkpoints" in path.parts or (path.is_dir() and not path.is_symlink()):
+            if (
+                path == notebook
+                or name == TIMESTAMP_FILE
+                or ".ipynb_checkpoints" in path.parts
+                or (path.is_dir() and not path.is_symlink())
+            ):
                 continue
             try:
                 extras[name] = read_owned(entry, name, uid, raw, MAX_FILE_BYTES)
@@ -217,9 +270,17 @@ def _store_all(root: Path, candidates: list[_Candidate], report: ImportReport) -
     for c in sorted(candidates, key=lambda c: (c.student, c.lesson, c.timestamp)):
         clash = sorted(users[c.student, c.lesson] - {""})
         if len(clash) > 1:
-            report.refused.append(Refusal(Path(c.source), c.student, c.lesson, (
-                f"{c.source}: expected one learner per id; found {len(clash)} learners ({', '.join(clash)}) "
-                f"who share the id {c.student!r} in lesson {c.lesson}: rename them in the download")))
+            report.refused.append(
+                Refusal(
+                    Path(c.source),
+                    c.student,
+                    c.lesson,
+                    (
+                        f"{c.source}: expected one learner per id; found {len(clash)} learners ({', '.join(clash)}) "
+                        f"who share the id {c.student!r} in lesson {c.lesson}: rename them in the download"
+                    ),
+                )
+            )
             continue
         _store(root, c, report)
 
@@ -239,9 +300,17 @@ def _store(root: Path, c: _Candidate, report: ImportReport) -> None:
             report.unchanged.append(entry)
             return
         if old is not None and old_time is not None and c.timestamp <= old_time:
-            report.refused.append(Refusal(Path(c.source), folder, c.lesson, (
-                f"{c.source}: expected a submission newer than {dest} ({old_time}); found one from {c.timestamp} "
-                f"with different content: kept the one in submitted/ (move it away to import this one)")))
+            report.refused.append(
+                Refusal(
+                    Path(c.source),
+                    folder,
+                    c.lesson,
+                    (
+                        f"{c.source}: expected a submission newer than {dest} ({old_time}); found one from {c.timestamp} "
+                        f"with different content: kept the one in submitted/ (move it away to import this one)"
+                    ),
+                )
+            )
             return
         kept = root / HISTORY / folder / c.lesson / (old_time or c.timestamp).strftime("%Y%m%dT%H%M%S.%fZ")
         while kept.exists():
@@ -252,11 +321,14 @@ def _store(root: Path, c: _Candidate, report: ImportReport) -> None:
     partial = dest.with_name(f".{c.lesson}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    for name, data in {**c.extras, f"{c.lesson}{NOTEBOOK}": c.data, TIMESTAMP_FILE: format_timestamp(c.timestamp).encode()}.items():
+    for name, data in {
+        **c.extras,
+        f"{c.lesson}{NOTEBOOK}": c.data,
+        TIMESTAMP_FILE: format_timestamp(c.timestamp).encode(),
+    }.items():
         (partial / name).parent.mkdir(parents=True, exist_ok=True)
         (partial / name).write_bytes(data)
     if dest.is_dir():
         shutil.rmtree(dest)  # empty, or holding only hidden files
     os.replace(partial, dest)
     (report.replaced if entry.kept_at else report.imported).append(entry)
-

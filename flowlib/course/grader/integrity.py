@@ -13,12 +13,37 @@ from __future__ import annotations
 
 from typing import Any
 
-_WATCHED = ("flowlib.grading", "flowlib.comparisons", "flowlib.attention", "flowlib.positions", "flowlib.blocks",
-            "flowlib.models", "flowlib.bert", "flowlib.vit", "flowlib.lstm", "flowlib.generation", "flowlib.mistakes",
-            "flowlib.data", "flowlib.tasks", "flowlib.training", "flowlib.precision", "flowlib.cells",
-            "flowlib.attention_checks", "flowlib.fused_attention",
-            "numpy", "numpy.linalg", "torch", "torch.nn.functional", "torch.linalg", "builtins", "json", "base64",
-            "IPython.display", "math", "scipy.special")
+_WATCHED = (
+    "flowlib.grading",
+    "flowlib.comparisons",
+    "flowlib.attention",
+    "flowlib.positions",
+    "flowlib.blocks",
+    "flowlib.models",
+    "flowlib.bert",
+    "flowlib.vit",
+    "flowlib.lstm",
+    "flowlib.generation",
+    "flowlib.mistakes",
+    "flowlib.data",
+    "flowlib.tasks",
+    "flowlib.training",
+    "flowlib.precision",
+    "flowlib.cells",
+    "flowlib.attention_checks",
+    "flowlib.fused_attention",
+    "numpy",
+    "numpy.linalg",
+    "torch",
+    "torch.nn.functional",
+    "torch.linalg",
+    "builtins",
+    "json",
+    "base64",
+    "IPython.display",
+    "math",
+    "scipy.special",
+)
 
 PROBE_CODE = """
 def _flowlib_probe():
@@ -63,6 +88,9 @@ def probe(kernel: Any) -> dict[str, str]:
 
 def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """What the cell between two probes changed, in words ('' when nothing)."""
-    changed = [name for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)
-               and not (name.startswith("module ") and name not in before)]  # a module imported later is fine
+    changed = [
+        name
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name) and not (name.startswith("module ") and name not in before)
+    ]  # a module imported later is fine
     return changed

@@ -38,7 +38,9 @@ MAX_FILE_BYTES = 64 << 20  # one notebook, outputs included
 MAX_TOTAL_BYTES = 1 << 30  # everything read from one download or exchange
 
 MOODLE = re.compile(r"^(?P<student>.+?)_(?P<id>\d+)_assignsubmission_file_(?P<file>.*)$")
-BLACKBOARD = re.compile(r"^(?P<assignment>.+)_(?P<student>[^_]+)_attempt_(?P<when>\d{4}(?:-\d\d){5})(?:_(?P<file>.+))?$")
+BLACKBOARD = re.compile(
+    r"^(?P<assignment>.+)_(?P<student>[^_]+)_attempt_(?P<when>\d{4}(?:-\d\d){5})(?:_(?P<file>.+))?$"
+)
 CANVAS = re.compile(r"^(?P<student>[^_]+)_(?:(?P<late>LATE)_)?(?P<id>\d+)_\d+_(?P<file>.+)$")
 COPY_SUFFIX = re.compile(r"(-\d+| \(\d+\))$")
 
@@ -75,7 +77,9 @@ def parse_name(name: str, lessons: Sequence[str]) -> Named | None:
         claimed = lesson_named(board["file"] or "", lessons) or lesson_named(board["assignment"], lessons)
         return Named("blackboard", board["student"], claimed, board["student"], when)
     if canvas := CANVAS.match(path.name):
-        return Named("canvas", canvas["student"], lesson_named(canvas["file"], lessons), canvas["id"], late=bool(canvas["late"]))
+        return Named(
+            "canvas", canvas["student"], lesson_named(canvas["file"], lessons), canvas["id"], late=bool(canvas["late"])
+        )
     for lesson in sorted(lessons, key=len, reverse=True):
         suffix = f"_{lesson}{NOTEBOOK}".casefold()
         if path.name.casefold().endswith(suffix) and len(path.name) > len(suffix):
@@ -107,7 +111,11 @@ def read_download(source: Path) -> Iterator[Member]:
         if not name.endswith(NOTEBOOK):
             return Member(name, None, when)
         cap = min(MAX_FILE_BYTES, budget[0])
-        what = f"a notebook of at most {MAX_FILE_BYTES} bytes" if size > MAX_FILE_BYTES else f"at most {MAX_TOTAL_BYTES} bytes in all"
+        what = (
+            f"a notebook of at most {MAX_FILE_BYTES} bytes"
+            if size > MAX_FILE_BYTES
+            else f"at most {MAX_TOTAL_BYTES} bytes in all"
+        )
         if size > cap:
             return Member(name, None, when, f"{name}: expected {what}; found {size} bytes, not read")
         try:
@@ -115,7 +123,9 @@ def read_download(source: Path) -> Iterator[Member]:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as error:
             return Member(name, None, when, f"{name}: expected a readable file; found {type(error).__name__}: {error}")
         if len(data) > cap:
-            return Member(name, None, when, f"{name}: expected at most {cap} bytes; found more (its header said {size}), not read")
+            return Member(
+                name, None, when, f"{name}: expected at most {cap} bytes; found more (its header said {size}), not read"
+            )
         budget[0] -= len(data)
         return Member(name, data, when)
 
@@ -125,7 +135,9 @@ def read_download(source: Path) -> Iterator[Member]:
         for path in sorted(source.rglob("*")):
             name = path.relative_to(source).as_posix()
             if path.is_symlink():
-                yield Member(name, None, _mtime(source), f"{name}: expected a file; found a symbolic link (not followed)")
+                yield Member(
+                    name, None, _mtime(source), f"{name}: expected a file; found a symbolic link (not followed)"
+                )
             elif path.is_file():
                 yield take(name, path.stat().st_size, _mtime(path), lambda n, p=path: read_head(p, n))
     else:
@@ -134,11 +146,26 @@ def read_download(source: Path) -> Iterator[Member]:
                 for info in archive.infolist():
                     when = datetime(*info.date_time, tzinfo=UTC)
                     if unsafe(info.filename):
-                        yield Member(info.filename, None, when, f"{info.filename}: expected a path inside the archive; found one that leaves it (zip-slip), not read")
+                        yield Member(
+                            info.filename,
+                            None,
+                            when,
+                            f"{info.filename}: expected a path inside the archive; found one that leaves it (zip-slip), not read",
+                        )
                     elif not info.is_dir():
-                        yield take(info.filename.replace("\\", "/"), info.file_size, when, lambda n, i=info: _read_member(archive, i, n))
+                        yield take(
+                            info.filename.replace("\\", "/"),
+                            info.file_size,
+                            when,
+                            lambda n, i=info: _read_member(archive, i, n),
+                        )
         except (zipfile.BadZipFile, OSError, RuntimeError) as error:
-            yield Member(source.name, None, _mtime(source), f"{source}: expected a readable .zip; found {type(error).__name__}: {error}")
+            yield Member(
+                source.name,
+                None,
+                _mtime(source),
+                f"{source}: expected a readable .zip; found {type(error).__name__}: {error}",
+            )
 
 
 def _mtime(path: Path) -> datetime:

@@ -43,8 +43,10 @@ def expected_owner(folder: Path, names: tuple[str, ...]) -> tuple[int, str | Non
         except (KeyError, ValueError):
             continue
     uid = folder.lstat().st_uid
-    return uid, (f"no Unix user named {names[0]!r} on this machine: checked instead that every file of "
-                 f"{folder.name} belongs to the folder's owner, {user_name(uid)}")
+    return uid, (
+        f"no Unix user named {names[0]!r} on this machine: checked instead that every file of "
+        f"{folder.name} belongs to the folder's owner, {user_name(uid)}"
+    )
 
 
 def _target(link: Path) -> str:
@@ -61,17 +63,23 @@ def _open(path: Path, flags: int, uid: int, learner: str, dir_fd: int | None = N
         fd = os.open(name, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError as error:
         if error.errno == errno.ELOOP or (error.errno == errno.ENOTDIR and path.is_symlink()):
-            raise NotAccepted(f"{path}: expected a {'folder' if flags & os.O_DIRECTORY else 'file'}; "
-                              f"found a symbolic link{_target(path)}, not read") from None
+            raise NotAccepted(
+                f"{path}: expected a {'folder' if flags & os.O_DIRECTORY else 'file'}; "
+                f"found a symbolic link{_target(path)}, not read"
+            ) from None
         raise NotAccepted(f"{path}: expected a readable file; found {type(error).__name__}: {error.strerror}") from None
     found = os.fstat(fd)
     if found.st_uid != uid:
         os.close(fd)
-        raise NotAccepted(f"{path}: expected a file of {user_name(uid)}, the learner {learner!r} the folder names; "
-                          f"found one owned by {user_name(found.st_uid)}, not read")
+        raise NotAccepted(
+            f"{path}: expected a file of {user_name(uid)}, the learner {learner!r} the folder names; "
+            f"found one owned by {user_name(found.st_uid)}, not read"
+        )
     if not flags & os.O_DIRECTORY and not stat.S_ISREG(found.st_mode):
         os.close(fd)
-        raise NotAccepted(f"{path}: expected a regular file; found something else (mode {stat.filemode(found.st_mode)}), not read")
+        raise NotAccepted(
+            f"{path}: expected a regular file; found something else (mode {stat.filemode(found.st_mode)}), not read"
+        )
     return fd
 
 

@@ -29,7 +29,18 @@ RECORD_MIME = "application/vnd.flowlib.record+json"
 AGENT = Path(__file__).with_name("agent.py").read_text(encoding="utf-8")
 TRUSTED = ("builtins", "numpy", "torch", "flowlib", "transformers", "collections", "tokenizers")
 NUMBERS = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16"}
-TENSORS = {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64", "bfloat16"}  # numpy knows all but bf16
+TENSORS = {
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+}  # numpy knows all but bf16
 
 
 class ChannelError(RuntimeError):
@@ -185,8 +196,16 @@ class Channel:
     def request(self, op: str, target: Any, *args: Any, **kwargs: Any) -> Any:
         import torch
 
-        payload = {"op": op, "target": target, "args": args, "kwargs": kwargs, "grad": torch.is_grad_enabled(), "mime": RECORD_MIME,
-                   "rng": torch.get_rng_state(), "forbidden": self.forbidden if op in ("call", "import") else ()}
+        payload = {
+            "op": op,
+            "target": target,
+            "args": args,
+            "kwargs": kwargs,
+            "grad": torch.is_grad_enabled(),
+            "mime": RECORD_MIME,
+            "rng": torch.get_rng_state(),
+            "forbidden": self.forbidden if op in ("call", "import") else (),
+        }
         token = secrets.token_hex(8)
         records = self.send(f"__flowlib_agent__({encode_request(payload)!r}, {token!r})", token)
         replies = [r["reply"] for r in records if isinstance(r, dict) and isinstance(r.get("reply"), str)]

@@ -14,8 +14,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FLAG_KINDS = ("tampering", "delegation", "timeout", "kernel died", "output flood", "edited test cell",
-              "deleted test cell", "deleted answer cell", "duplicated cell", "extra files", "protection off")
+FLAG_KINDS = (
+    "tampering",
+    "delegation",
+    "timeout",
+    "kernel died",
+    "output flood",
+    "edited test cell",
+    "deleted test cell",
+    "deleted answer cell",
+    "duplicated cell",
+    "extra files",
+    "protection off",
+)
 
 
 @dataclass

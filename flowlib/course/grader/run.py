@@ -93,15 +93,22 @@ def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, tests: Te
     for index, cell in enumerate(plan.cells):
         name = cell.grade_id or cell.cell_id
         if time.monotonic() > deadline:
-            result.runs[index] = CellRun(status="skipped", error=f"the notebook ran past its time limit ({limits.notebook_seconds:g} s)")
+            result.runs[index] = CellRun(
+                status="skipped", error=f"the notebook ran past its time limit ({limits.notebook_seconds:g} s)"
+            )
             continue
         learners = cell.role != "course"
         if learners and fingerprint is None:
             fingerprint = integrity.probe(kernel)
         # what the learner's own cells may still print, all together (course and test cells print little)
-        left = max(0, limits.output_bytes_notebook - printed) if cell.role in ("answer", "learner") else limits.output_bytes_cell
-        cell_limits = limits.replace(cell_seconds=cell.seconds or limits.cell_seconds,
-                                     output_bytes_cell=min(limits.output_bytes_cell, left))
+        left = (
+            max(0, limits.output_bytes_notebook - printed)
+            if cell.role in ("answer", "learner")
+            else limits.output_bytes_cell
+        )
+        cell_limits = limits.replace(
+            cell_seconds=cell.seconds or limits.cell_seconds, output_bytes_cell=min(limits.output_bytes_cell, left)
+        )
         if cell.role == "test":
             run, evidence = _test(cell, kernel, cell_limits, deadline, tests)
             if evidence:

@@ -71,9 +71,14 @@ def _bwrap_works() -> str:
         else:
             probe = subprocess.run(
                 [binary, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
-            _PROBED["answer"] = "" if probe.returncode == 0 else f"bubblewrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
+            _PROBED["answer"] = (
+                ""
+                if probe.returncode == 0
+                else f"bubblewrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
+            )
     return _PROBED["answer"]
 
 
@@ -97,7 +102,9 @@ class Sandbox:
     notebook_bytes: bytes
     limits: Limits = field(default_factory=Limits)
     slot: int = 0
-    threads: int | None = None  # OMP/MKL threads of the kernel (None: the grader's OMP_NUM_THREADS, else the library default)
+    threads: int | None = (
+        None  # OMP/MKL threads of the kernel (None: the grader's OMP_NUM_THREADS, else the library default)
+    )
 
     def __post_init__(self) -> None:
         # named for the grading process: a folder a killed run left says whose it was
@@ -114,14 +121,35 @@ class Sandbox:
         why_not = _bwrap_works()
         self.isolated = not why_not
         self.protections = [
-            Protection("filesystem", self.isolated, "only the course environment, read-only" if self.isolated else why_not),
-            Protection("network", self.isolated, "a network namespace of its own, with no device" if self.isolated else why_not),
-            Protection("processes", self.isolated, "own PID namespace; all die with the sandbox" if self.isolated else why_not),
-            Protection("user", os.geteuid() == 0, f"uid {self.uid}" if os.geteuid() == 0 else "the grader is not root, so the kernel runs as your own user"),
-            Protection("limits", True, f"{self.limits.cpu_seconds} s CPU, {self.limits.memory_bytes >> 20} MiB memory, "
-                       f"{self.limits.file_bytes >> 20} MiB per file"),
-            Protection("process count", os.geteuid() == 0, f"at most {self.limits.processes} processes and threads"
-                       if os.geteuid() == 0 else "not limited: without root the limit would count your own processes too"),
+            Protection(
+                "filesystem", self.isolated, "only the course environment, read-only" if self.isolated else why_not
+            ),
+            Protection(
+                "network", self.isolated, "a network namespace of its own, with no device" if self.isolated else why_not
+            ),
+            Protection(
+                "processes", self.isolated, "own PID namespace; all die with the sandbox" if self.isolated else why_not
+            ),
+            Protection(
+                "user",
+                os.geteuid() == 0,
+                f"uid {self.uid}"
+                if os.geteuid() == 0
+                else "the grader is not root, so the kernel runs as your own user",
+            ),
+            Protection(
+                "limits",
+                True,
+                f"{self.limits.cpu_seconds} s CPU, {self.limits.memory_bytes >> 20} MiB memory, "
+                f"{self.limits.file_bytes >> 20} MiB per file",
+            ),
+            Protection(
+                "process count",
+                os.geteuid() == 0,
+                f"at most {self.limits.processes} processes and threads"
+                if os.geteuid() == 0
+                else "not limited: without root the limit would count your own processes too",
+            ),
         ]
         if not self.isolated:  # the learner's notebook still gets a folder of its own
             self.lesson_dir = self.host / "notebooks" / self.lesson
@@ -163,15 +191,30 @@ class Sandbox:
         if not self.isolated:
             return kernel
         size = str(self.limits.scratch_bytes)
-        args = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                "--hostname", "jupyter", "--new-session", "--clearenv"]
+        args = [
+            "bwrap",
+            "--die-with-parent",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--hostname",
+            "jupyter",
+            "--new-session",
+            "--clearenv",
+        ]
         for system in ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc"):
             if Path(system).exists():
-                args += ["--ro-bind", system, system] if not Path(system).is_symlink() else ["--symlink", os.readlink(system), system]
+                args += (
+                    ["--ro-bind", system, system]
+                    if not Path(system).is_symlink()
+                    else ["--symlink", os.readlink(system), system]
+                )
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
         bound = list(dict.fromkeys(course_paths().values()))
-        parents = sorted({str(a) for path in [*bound, self.home, self.lesson_dir] for a in path.parents if str(a) != "/"},
-                         key=len)
+        parents = sorted(
+            {str(a) for path in [*bound, self.home, self.lesson_dir] for a in path.parents if str(a) != "/"}, key=len
+        )
         for parent in parents:  # traversable by the sandbox user (bwrap would make them 0700)
             args += ["--perms", "0755", "--dir", parent]
         for path in bound:
@@ -179,13 +222,31 @@ class Sandbox:
         args += ["--perms", "1777", "--size", size, "--tmpfs", str(self.home)]
         for sub in (".local", ".local/share", ".local/share/jupyter"):
             args += ["--perms", "1777", "--dir", str(self.home / sub)]
-        args += ["--bind", str(self.runtime), str(self.home / ".local/share/jupyter/runtime"),
-                 "--perms", "1777", "--size", size, "--tmpfs", str(self.lesson_dir),
-                 "--perms", "0644", "--file", str(self._notebook_fd), str(self.lesson_dir / f"{self.lesson}.ipynb"),
-                 "--chdir", str(self.lesson_dir)]
+        args += [
+            "--bind",
+            str(self.runtime),
+            str(self.home / ".local/share/jupyter/runtime"),
+            "--perms",
+            "1777",
+            "--size",
+            size,
+            "--tmpfs",
+            str(self.lesson_dir),
+            "--perms",
+            "0644",
+            "--file",
+            str(self._notebook_fd),
+            str(self.lesson_dir / f"{self.lesson}.ipynb"),
+            "--chdir",
+            str(self.lesson_dir),
+        ]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
-        drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--no-new-privs"] if os.geteuid() == 0 else []
+        drop = (
+            ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--no-new-privs"]
+            if os.geteuid() == 0
+            else []
+        )
         return [*args, "--", *drop, *kernel]
 
     def popen_options(self) -> dict:
@@ -212,9 +273,16 @@ class Sandbox:
         # failed (the file's size is capped like any other the kernel writes)
         errors = os.open(self.start_errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self._errors_fd = errors
-        return {"preexec_fn": limit, "pass_fds": (notebook_fd,), "start_new_session": True, "env": env,
-                "cwd": "/" if self.isolated else str(self.lesson_dir), "stdin": subprocess.DEVNULL,
-                "stdout": subprocess.DEVNULL, "stderr": errors}
+        return {
+            "preexec_fn": limit,
+            "pass_fds": (notebook_fd,),
+            "start_new_session": True,
+            "env": env,
+            "cwd": "/" if self.isolated else str(self.lesson_dir),
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.DEVNULL,
+            "stderr": errors,
+        }
 
     def why_not_started(self) -> str:
         """The last lines the kernel's start-up printed to its error stream ('' when none)."""

@@ -27,26 +27,39 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from flowlib.cells import cell_role, cell_source, nbgrader_meta
 
-REFLECTION = {"__import__", "eval", "exec", "compile", "globals", "locals", "vars", "getattr", "setattr", "delattr",
-              "open", "breakpoint", "input", "get_ipython", "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "__builtins__"}
-MODULES = {"ctypes", "gc", "inspect", "importlib", "builtins", "threading", "_thread", "multiprocessing", "subprocess", "concurrent",
-           "signal", "socket", "pickle", "marshal", "types", "dis", "traceback", "linecache", "IPython", "ipykernel",
-           "atexit", "resource", "shutil", "tempfile", "glob", "io", "pathlib", "codecs", "unittest"}
+REFLECTION = set(
+    "__import__ eval exec compile globals locals vars getattr setattr delattr open breakpoint input"
+    " get_ipython In Out _ih _oh _i _ii _iii __builtins__".split()
+)
+MODULES = set(
+    "ctypes gc inspect importlib builtins threading _thread multiprocessing subprocess concurrent signal socket"
+    " pickle marshal types dis traceback linecache IPython ipykernel atexit resource shutil tempfile glob io"
+    " pathlib codecs unittest".split()
+)
 # modules of MODULES a learner imports in good faith (Markdown, display): their risky parts are in RISKY
 SAFE_MODULES = {"IPython.display"}
 # `import sys` or `import os` is honest (print to sys.stderr, os.path.join); these parts of them are not
-RISKY = {"sys": {"settrace", "setprofile", "_getframe", "_current_frames", "modules", "meta_path", "path_hooks",
-                 "path_importer_cache", "addaudithook", "excepthook", "displayhook", "stdin", "__stdout__", "__stderr__"},
-         "os": {"system", "popen", "fork", "forkpty", "kill", "killpg", "_exit", "environ", "getenv", "putenv",
-                "execv", "execve", "execl", "execlp", "execvp", "spawnv", "spawnl", "posix_spawn", "remove", "unlink",
-                "rmdir", "rename", "replace", "chmod", "chown", "symlink", "link", "listdir", "scandir", "walk",
-                "chdir", "open", "write", "truncate", "dup2", "setsid", "setuid", "setgid", "nice", "getcwd"},
-         "IPython.display": {"publish_display_data", "update_display"}}
+RISKY = {
+    "sys": set(
+        "settrace setprofile _getframe _current_frames modules meta_path path_hooks path_importer_cache"
+        " addaudithook excepthook displayhook stdin __stdout__ __stderr__".split()
+    ),
+    "os": set(
+        "system popen fork forkpty kill killpg _exit environ getenv putenv execv execve execl execlp execvp spawnv"
+        " spawnl posix_spawn remove unlink rmdir rename replace chmod chown symlink link listdir scandir walk chdir"
+        " open write truncate dup2 setsid setuid setgid nice getcwd".split()
+    ),
+    "IPython.display": {"publish_display_data", "update_display"},
+}
 # read, never assigned: print(np.__version__), type(x).__name__, x.__class__.__name__
-SAFE_DUNDERS = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__iter__", "__repr__", "__str__",
-                "__version__", "__class__", "__qualname__", "__module__"}
-LYING = {"__eq__", "__ne__", "__bool__", "__array__", "__array_ufunc__", "__array_function__", "__torch_function__",
-         "__float__", "__int__", "__index__", "__hash__", "__instancecheck__", "__getattr__", "__getattribute__", "__class_getitem__"}
+SAFE_DUNDERS = set(
+    "__init__ __call__ __name__ __doc__ __len__ __getitem__ __iter__ __repr__ __str__ __version__ __class__"
+    " __qualname__ __module__".split()
+)
+LYING = set(
+    "__eq__ __ne__ __bool__ __array__ __array_ufunc__ __array_function__ __torch_function__ __float__ __int__"
+    " __index__ __hash__ __instancecheck__ __getattr__ __getattribute__ __class_getitem__".split()
+)
 
 
 @dataclass(frozen=True)
@@ -81,19 +94,29 @@ class Plan:
 def plan(source: dict, released: dict, submitted: dict) -> Plan:
     """The cells to run for ``submitted``, in the course's order, and the flags found on the way."""
     result = Plan()
-    released_tests = {nbgrader_meta(c).get("grade_id"): cell_source(c) for c in released["cells"] if cell_role(c) == "test"}
+    released_tests = {
+        nbgrader_meta(c).get("grade_id"): cell_source(c) for c in released["cells"] if cell_role(c) == "test"
+    }
     known_ids = {c.get("id") for c in source["cells"]}
     # a notebook saved without cell ids (nbformat 4.4) still has the course's cells: know them by their text
     by_text = {cell_source(c).strip(): str(c.get("id")) for c in released["cells"] if cell_source(c).strip()}
     # a graded cell is known by its grade id; learner cells after it follow it, wherever its id went
-    known_grades = {nbgrader_meta(c)["grade_id"]: str(c.get("id", "")) for c in source["cells"] if nbgrader_meta(c).get("grade_id")}
+    known_grades = {
+        nbgrader_meta(c)["grade_id"]: str(c.get("id", "")) for c in source["cells"] if nbgrader_meta(c).get("grade_id")
+    }
     by_grade: dict[str, dict] = {}
     added: dict[str, list[dict]] = {}  # anchor cell id -> learner cells that follow it
     anchor = ""
     for cell in submitted.get("cells", []):
         role, grade_id = cell_role(cell), nbgrader_meta(cell).get("grade_id")
         if grade_id and role in ("answer", "test", "manual") and grade_id not in known_grades:
-            result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
+            result.flags.append(
+                Flag(
+                    "tampering",
+                    grade_id,
+                    f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have",
+                )
+            )
             if cell.get("cell_type") == "code":
                 added.setdefault(anchor, []).append(cell)
         elif grade_id and role in ("answer", "test", "manual"):
@@ -110,7 +133,13 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
             anchor = by_text[cell_source(cell).strip()]
         elif cell.get("cell_type") == "code":
             if grade_id:
-                result.flags.append(Flag("tampering", grade_id, f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have"))
+                result.flags.append(
+                    Flag(
+                        "tampering",
+                        grade_id,
+                        f"a cell claims to be the graded cell {grade_id!r}, which this lesson does not have",
+                    )
+                )
             added.setdefault(anchor, []).append(cell)
     exercise = ""
     setup = next((str(c.get("id")) for c in source["cells"] if str(c.get("id", "")).endswith("_setup")), "")
@@ -124,17 +153,31 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
             exercise = grade_id
             mine = by_grade.get(grade_id)
             if mine is None:
-                result.flags.append(Flag("deleted answer cell", grade_id, "the answer cell is missing: its tests run against the unanswered stub"))
+                result.flags.append(
+                    Flag(
+                        "deleted answer cell",
+                        grade_id,
+                        "the answer cell is missing: its tests run against the unanswered stub",
+                    )
+                )
                 mine = next(c for c in released["cells"] if nbgrader_meta(c).get("grade_id") == grade_id)
-            result.cells.append(PlanCell(cell_source(mine), "answer", cell_id, grade_id, exercise=exercise, seconds=limit))
+            result.cells.append(
+                PlanCell(cell_source(mine), "answer", cell_id, grade_id, exercise=exercise, seconds=limit)
+            )
             anchor_id = cell_id
         elif role == "test":
             mine = by_grade.get(grade_id)
             if mine is None:
-                result.flags.append(Flag("deleted test cell", grade_id, "the test cell was deleted; the course's copy was run"))
+                result.flags.append(
+                    Flag("deleted test cell", grade_id, "the test cell was deleted; the course's copy was run")
+                )
             elif cell_source(mine).strip() != released_tests.get(grade_id, "").strip():
-                result.flags.append(Flag("edited test cell", grade_id, "the test cell was edited; the course's copy was run"))
-            result.cells.append(PlanCell(cell_source(cell), "test", cell_id, grade_id, float(info.get("points", 0)), exercise, limit))
+                result.flags.append(
+                    Flag("edited test cell", grade_id, "the test cell was edited; the course's copy was run")
+                )
+            result.cells.append(
+                PlanCell(cell_source(cell), "test", cell_id, grade_id, float(info.get("points", 0)), exercise, limit)
+            )
             anchor_id = cell_id
         elif role == "manual":
             result.manual[grade_id] = by_grade.get(grade_id)
@@ -146,7 +189,9 @@ def plan(source: dict, released: dict, submitted: dict) -> Plan:
         for extra in added.pop(anchor_id, []):
             result.cells.append(PlanCell(cell_source(extra), "learner", str(extra.get("id", "")), exercise=exercise))
     for leftover in added.values():  # anchored to nothing the course knows: run them at the end
-        result.cells.extend(PlanCell(cell_source(c), "learner", str(c.get("id", "")), exercise=exercise) for c in leftover)
+        result.cells.extend(
+            PlanCell(cell_source(c), "learner", str(c.get("id", "")), exercise=exercise) for c in leftover
+        )
     return result
 
 
@@ -170,7 +215,9 @@ def aliases(setup_source: str) -> dict[str, str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                names[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
@@ -204,6 +251,7 @@ def _own(tree: ast.AST) -> set[str]:
     """Names the code binds itself (arguments, loop variables, assignments, definitions): a learner's
     ``input`` argument or ``_i`` loop variable is theirs. A binding whose value reads a reflective name
     (``for eval in [eval]``) makes nothing the learner's own."""
+
     def clean(node: ast.AST | None) -> bool:
         return node is None or not any(isinstance(n, ast.Name) and n.id in REFLECTION for n in ast.walk(node))
 
@@ -215,8 +263,13 @@ def _own(tree: ast.AST) -> set[str]:
             own.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             own.add(node.name)
-        bound = {ast.For: ("target", "iter"), ast.comprehension: ("target", "iter"), ast.Assign: ("targets", "value"),
-                 ast.AnnAssign: ("target", "value"), ast.withitem: ("optional_vars", "context_expr")}.get(type(node))
+        bound = {
+            ast.For: ("target", "iter"),
+            ast.comprehension: ("target", "iter"),
+            ast.Assign: ("targets", "value"),
+            ast.AnnAssign: ("target", "value"),
+            ast.withitem: ("optional_vars", "context_expr"),
+        }.get(type(node))
         if bound and clean(getattr(node, bound[1])):
             targets = getattr(node, bound[0])
             for target in targets if isinstance(targets, list) else [targets]:
@@ -225,8 +278,9 @@ def _own(tree: ast.AST) -> set[str]:
     return own
 
 
-def read_code(code: str, setup: dict[str, str], forbidden: list[str],
-              imported: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def read_code(
+    code: str, setup: dict[str, str], forbidden: list[str], imported: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """``[(kind, detail)]`` of what learner ``code`` does that it should not (see the module doc).
 
     ``imported``: the names the course's own cells import (``{"pipeline": "transformers.pipeline"}``),
@@ -246,11 +300,14 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str],
 
     def banned(path: str, attr: str) -> bool:
         return any(spells(attr, name) for name in forbidden if "." not in name) or any(
-            path == name or path.startswith(name + ".") for name in dotted)
+            path == name or path.startswith(name + ".") for name in dotted
+        )
 
     def safe_import(node: ast.Import | ast.ImportFrom, module: str) -> bool:
-        return module in SAFE_MODULES or (isinstance(node, ast.ImportFrom) and module == "IPython"
-                                          and {a.name for a in node.names} <= {"display"})
+        return module in SAFE_MODULES or (
+            isinstance(node, ast.ImportFrom) and module == "IPython" and {a.name for a in node.names} <= {"display"}
+        )
+
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -259,7 +316,9 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str],
                     found.append(("tampering", f"imports {module}, which an exercise answer has no use for"))
             for alias in node.names:
                 if isinstance(node, ast.ImportFrom) and alias.name in RISKY.get(node.module or "", ()):
-                    found.append(("tampering", f"imports {node.module}.{alias.name}, which an exercise answer has no use for"))
+                    found.append(
+                        ("tampering", f"imports {node.module}.{alias.name}, which an exercise answer has no use for")
+                    )
                 bound = alias.asname or alias.name.split(".")[0]
                 target = f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
                 if bound in setup and setup[bound] != target:
@@ -267,7 +326,9 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str],
                 if banned(target, alias.name.rsplit(".", 1)[-1]):
                     found.append(("delegation", f"imports {target}, which this exercise asks you to write yourself"))
         elif isinstance(node, ast.Name) and node.id in REFLECTION and node.id in typed and node.id not in own:
-            found.append(("tampering", f"uses {node.id}, which an exercise answer has no use for"))  # (not a magic's rewrite)
+            found.append(
+                ("tampering", f"uses {node.id}, which an exercise answer has no use for")
+            )  # (not a magic's rewrite)
         elif isinstance(node, ast.Attribute):
             if node.attr.startswith("__") and (node.attr not in SAFE_DUNDERS or not isinstance(node.ctx, ast.Load)):
                 found.append(("tampering", f"reaches into {node.attr}"))
@@ -290,17 +351,24 @@ def read_code(code: str, setup: dict[str, str], forbidden: list[str],
                         while isinstance(root, ast.Attribute):
                             root = root.value
                         if isinstance(root, ast.Name) and root.id in names:
-                            found.append(("tampering", f"changes {_dotted(part, names)}, part of a library the tests use"))
+                            found.append(
+                                ("tampering", f"changes {_dotted(part, names)}, part of a library the tests use")
+                            )
         elif isinstance(node, ast.FunctionDef) and node.name in LYING:
             found.append(("tampering", f"defines {node.name}, which lets an object lie about its value"))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in forbidden:
             found.append(("delegation", f"names {node.value!r}, which this exercise asks you to write yourself"))
-    declared = [name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names]  # global np, inside a function
+    declared = [
+        name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names
+    ]  # global np, inside a function
     for name in [*_module_level_stores(tree.body), *declared]:
         if name in setup:
             found.append(("tampering", f"rebinds {name}, which the tests use"))
-    found += [("delegation", f"calls {target}, which this exercise asks you to write yourself")
-              for target in _bare_imported_uses(tree, resolve) if banned(target, target.rsplit(".", 1)[-1])]
+    found += [
+        ("delegation", f"calls {target}, which this exercise asks you to write yourself")
+        for target in _bare_imported_uses(tree, resolve)
+        if banned(target, target.rsplit(".", 1)[-1])
+    ]
     return list(dict.fromkeys(found))
 
 
@@ -309,10 +377,19 @@ def _bare_imported_uses(tree: ast.AST, resolve: dict[str, str]) -> list[str]:
     ``transformers.pipeline``); a name the code assigns, defines or takes as an argument is its own."""
     own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    own |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in (*n.posonlyargs, *n.args, *n.kwonlyargs)}
+    own |= {
+        a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in (*n.posonlyargs, *n.args, *n.kwonlyargs)
+    }
     roots = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}  # judged as attribute paths
-    return [resolve[n.id] for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-            and id(n) not in roots and n.id in resolve and n.id not in own]
+    return [
+        resolve[n.id]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name)
+        and isinstance(n.ctx, ast.Load)
+        and id(n) not in roots
+        and n.id in resolve
+        and n.id not in own
+    ]
 
 
 def names_bound(sources: Iterable[str]) -> set[str]:

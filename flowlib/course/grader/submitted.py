@@ -170,7 +170,9 @@ class Catalogue:
             text = data.decode("utf-8")
             json.loads(text)
         except UnicodeDecodeError as error:
-            raise NotAccepted(f"{shown}: expected {expected} (UTF-8 JSON); found bytes that are not UTF-8 ({error.reason})") from None
+            raise NotAccepted(
+                f"{shown}: expected {expected} (UTF-8 JSON); found bytes that are not UTF-8 ({error.reason})"
+            ) from None
         except json.JSONDecodeError as error:
             raise NotAccepted(
                 f"{shown}: expected {expected} (JSON); found text that is not valid JSON "
@@ -183,7 +185,9 @@ class Catalogue:
                 nbformat.validate(notebook)
         except Exception as error:  # nbformat raises several kinds; every one means "not a notebook"
             detail = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-            raise NotAccepted(f"{shown}: expected {expected}; found JSON that is not a valid notebook ({detail})") from None
+            raise NotAccepted(
+                f"{shown}: expected {expected}; found JSON that is not a valid notebook ({detail})"
+            ) from None
         return self._match(grade_ids(notebook), shown, lesson, expected)
 
     def _match(self, found: set[str], shown: str, lesson: str | None, expected: str) -> tuple[str, tuple[str, ...]]:
@@ -191,7 +195,9 @@ class Catalogue:
         best = max(overlap, key=lambda name: overlap[name], default=None)
         if lesson is None:
             if best is None or overlap[best] == 0:
-                raise NotAccepted(f"{shown}: expected {expected}; found none of any lesson's graded cells, so its lesson is unknown")
+                raise NotAccepted(
+                    f"{shown}: expected {expected}; found none of any lesson's graded cells, so its lesson is unknown"
+                )
             lesson = best
         own = self.ids.get(lesson)
         if own is None:
@@ -200,12 +206,16 @@ class Catalogue:
         if not found:
             raise NotAccepted(f"{shown}: expected {wanted}; found a notebook with no graded (nbgrader) cells")
         if best is not None and best != lesson and overlap[best] > overlap[lesson]:
-            raise NotAccepted(f"{shown}: expected {wanted}; found lesson {best}'s notebook ({overlap[best]} of its graded cells)")
+            raise NotAccepted(
+                f"{shown}: expected {wanted}; found lesson {best}'s notebook ({overlap[best]} of its graded cells)"
+            )
         if not overlap[lesson]:
             raise NotAccepted(f"{shown}: expected {wanted}; found none of them (its graded cells: {_sample(found)})")
         missing = own - found
         if missing:
-            return lesson, (f"{len(missing)} of lesson {lesson}'s {len(own)} graded cells are missing ({_sample(missing)}): they score 0",)
+            return lesson, (
+                f"{len(missing)} of lesson {lesson}'s {len(own)} graded cells are missing ({_sample(missing)}): they score 0",
+            )
         return lesson, ()
 
 
@@ -234,7 +244,11 @@ def pick_notebook(folder: Path, lesson: str) -> tuple[Path | None, tuple[str, ..
     if len(notebooks) == 1:
         return notebooks[0], (f"renamed: graded {notebooks[0].name} as {named.name}",), ""
     if notebooks:
-        return None, (), f"found {len(notebooks)} notebooks ({', '.join(p.name for p in notebooks)}) and none named {named.name}"
+        return (
+            None,
+            (),
+            f"found {len(notebooks)} notebooks ({', '.join(p.name for p in notebooks)}) and none named {named.name}",
+        )
     return None, (), f"found no notebook ({', '.join(p.name for p in visible(folder)) or 'the folder is empty'})"
 
 
@@ -243,9 +257,19 @@ def _one(folder: Path, student: str, lessons: Sequence[str], catalogue: Catalogu
     if not folder.is_dir():
         return Refusal(folder, student, None, f"{folder}: expected a lesson folder; found a file")
     if lesson not in lessons:
-        return Refusal(folder, student, lesson, f"{folder}: expected a lesson folder, one of {', '.join(lessons)}; found {lesson!r}")
+        return Refusal(
+            folder,
+            student,
+            lesson,
+            f"{folder}: expected a lesson folder, one of {', '.join(lessons)}; found {lesson!r}",
+        )
     if any(ch in student for ch in FORBIDDEN_IN_IDS):
-        return Refusal(folder, student, lesson, f"{folder}: expected a student id without {' or '.join(FORBIDDEN_IN_IDS)}; found {student!r}")
+        return Refusal(
+            folder,
+            student,
+            lesson,
+            f"{folder}: expected a student id without {' or '.join(FORBIDDEN_IN_IDS)}; found {student!r}",
+        )
     notebook, notes, missing = pick_notebook(folder, lesson)
     if notebook is None:
         return Refusal(folder, student, lesson, f"{folder}: expected the notebook {lesson}{NOTEBOOK}; {missing}")
@@ -274,10 +298,7 @@ def _unknown(what: str, asked: Sequence[str], known: Sequence[str], where: str) 
 
 
 def find_submissions(
-    root: Path,
-    lessons: Sequence[str],
-    students: Sequence[str] | None = None,
-    only_lessons: Sequence[str] | None = None,
+    root: Path, lessons: Sequence[str], students: Sequence[str] | None = None, only_lessons: Sequence[str] | None = None
 ) -> tuple[list[Submission], list[Refusal]]:
     """Every gradable submission under ``root/submitted/`` and every refused input.
 
@@ -290,7 +311,14 @@ def find_submissions(
     if only_lessons and (unknown := [name for name in only_lessons if name not in lessons]):
         raise _unknown("lesson", unknown, lessons, "the course's lessons are")
     if not submitted.is_dir():
-        return [], [Refusal(submitted, None, None, f"{submitted}: expected a folder of <student>/<lesson>/<lesson>.ipynb; found no such folder")]
+        return [], [
+            Refusal(
+                submitted,
+                None,
+                None,
+                f"{submitted}: expected a folder of <student>/<lesson>/<lesson>.ipynb; found no such folder",
+            )
+        ]
     entries = visible(submitted)
     if students:
         keys = {learner_key(name) for name in students}
@@ -299,7 +327,11 @@ def find_submissions(
             raise _unknown("student", unknown, [p.name for p in entries], "submitted/ holds")
         entries = [p for p in entries if learner_key(p.name) in keys]
     if not entries:
-        return [], [Refusal(submitted, None, None, f"{submitted}: expected <student>/<lesson>/<lesson>.ipynb; found an empty folder")]
+        return [], [
+            Refusal(
+                submitted, None, None, f"{submitted}: expected <student>/<lesson>/<lesson>.ipynb; found an empty folder"
+            )
+        ]
     catalogue = Catalogue(root, lessons)
     found: list[Submission] = []
     refused: list[Refusal] = []
@@ -309,7 +341,14 @@ def find_submissions(
             continue
         inside = [p for p in visible(entry) if not only_lessons or p.name in only_lessons]
         if not inside and not only_lessons:
-            refused.append(Refusal(entry, entry.name, None, f"{entry}: expected lesson folders such as {lessons[0] if lessons else '<lesson>'}/; found an empty folder"))
+            refused.append(
+                Refusal(
+                    entry,
+                    entry.name,
+                    None,
+                    f"{entry}: expected lesson folders such as {lessons[0] if lessons else '<lesson>'}/; found an empty folder",
+                )
+            )
         for folder in inside:
             result = _one(folder, entry.name, lessons, catalogue)
             if isinstance(result, Submission):
@@ -317,7 +356,9 @@ def find_submissions(
             else:
                 refused.append(result)
     if (students or only_lessons) and not found and not refused:
-        raise UnknownNameError(f"no submission of {', '.join(only_lessons or [])} by {', '.join(students or ['anyone'])} in {submitted}")
+        raise UnknownNameError(
+            f"no submission of {', '.join(only_lessons or [])} by {', '.join(students or ['anyone'])} in {submitted}"
+        )
     kept, duplicates = _newest_per_learner(found)
     return kept, refused + duplicates
 

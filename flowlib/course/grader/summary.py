@@ -69,22 +69,50 @@ def _picture(rates: dict[str, list[tuple[str, float, int]]], target: Path) -> No
 def summary(root: Path, grades: list[dict[str, Any]], stem: Path) -> list[Path]:
     """Write the three tables and the picture next to ``stem`` (the grades CSV without .csv)."""
     found = reports(root)
-    tests = [{"student_id": r.student, "lesson": r.lesson, "grade_id": v["grade_id"], "points": v["points"],
-              "max_points": v["max_points"], "passed": int(not v["message"]), "message": v["message"]}
-             for r in found.values() if r.status == "graded" for v in r.verdicts]
+    tests = [
+        {
+            "student_id": r.student,
+            "lesson": r.lesson,
+            "grade_id": v["grade_id"],
+            "points": v["points"],
+            "max_points": v["max_points"],
+            "passed": int(not v["message"]),
+            "message": v["message"],
+        }
+        for r in found.values()
+        if r.status == "graded"
+        for v in r.verdicts
+    ]
     per_learner: dict[str, dict[str, Any]] = {}
     for row in grades:
-        learner = per_learner.setdefault(row["student_id"], {"student_id": row["student_id"], "score": 0.0, "max_score": 0.0,
-                                                            "graded": 0, "pending": 0, "failed": 0, "not submitted": 0})
+        learner = per_learner.setdefault(
+            row["student_id"],
+            {
+                "student_id": row["student_id"],
+                "score": 0.0,
+                "max_score": 0.0,
+                "graded": 0,
+                "pending": 0,
+                "failed": 0,
+                "not submitted": 0,
+            },
+        )
         learner["max_score"] += float(row["max_score"] or 0)
         learner["score"] += float(row["score"] or 0)
         learner[row["status"]] += 1
     rates = pass_rates(root)
-    rate_rows = [{"lesson": lesson, "grade_id": g, "fraction_passing": round(rate, 4), "learners": n}
-                 for lesson, rows in sorted(rates.items()) for g, rate, n in rows]
+    rate_rows = [
+        {"lesson": lesson, "grade_id": g, "fraction_passing": round(rate, 4), "learners": n}
+        for lesson, rows in sorted(rates.items())
+        for g, rate, n in rows
+    ]
     paths = [Path(f"{stem}_tests.csv"), Path(f"{stem}_learners.csv"), Path(f"{stem}_pass_rates.csv")]
     write_csv(paths[0], ["student_id", "lesson", "grade_id", "points", "max_points", "passed", "message"], tests)
-    write_csv(paths[1], ["student_id", "score", "max_score", "graded", "pending", "failed", "not submitted"], list(per_learner.values()))
+    write_csv(
+        paths[1],
+        ["student_id", "score", "max_score", "graded", "pending", "failed", "not submitted"],
+        list(per_learner.values()),
+    )
     write_csv(paths[2], ["lesson", "grade_id", "fraction_passing", "learners"], rate_rows)
     if rate_rows:
         _picture(rates, Path(f"{stem}_pass_rates.png"))

@@ -52,7 +52,11 @@ def without_outputs(data: bytes) -> bytes:
             del cell["outputs"]
             changed = True
         metadata = cell.get("metadata")
-        if cell.get("cell_type") == "raw" and isinstance(metadata, dict) and any(k in metadata for k in RAW_FORMAT_KEYS):
+        if (
+            cell.get("cell_type") == "raw"
+            and isinstance(metadata, dict)
+            and any(k in metadata for k in RAW_FORMAT_KEYS)
+        ):
             cell["metadata"] = {k: v for k, v in metadata.items() if k not in RAW_FORMAT_KEYS}
             changed = True
     return json.dumps(notebook, ensure_ascii=False, indent=1).encode("utf-8") if changed else data

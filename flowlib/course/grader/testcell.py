@@ -48,8 +48,12 @@ def setup_namespace(setup_code: str, folder: Path) -> dict[str, Any]:
     with ONE_AT_A_TIME:
         if setup_code not in _SETUPS:
             namespace: dict[str, Any] = {"__name__": "flowlib.course.grader.test"}
-            with contextlib.chdir(folder if folder.is_dir() else Path.cwd()), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            with (
+                contextlib.chdir(folder if folder.is_dir() else Path.cwd()),
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+                warnings.catch_warnings(),
+            ):
                 warnings.simplefilter("ignore")
                 exec(compile(python_source(setup_code), "<setup>", "exec"), namespace)
             _SETUPS[setup_code] = namespace
@@ -123,7 +127,11 @@ def run_test(code: str, name: str, namespace: Mapping[str, Any], fetch: Callable
                     scope[learner] = fetch(learner)
                 except NameError:
                     pass  # the test meets it as a NameError, with its usual message
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+                warnings.catch_warnings(),
+            ):
                 warnings.simplefilter("ignore")
                 exec(compile(python_source(code), filename, "exec"), scope)
         except ChannelError as error:

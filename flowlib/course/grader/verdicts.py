@@ -72,10 +72,13 @@ def redact(message: str, hidden: list[str], limit: int = 600) -> str:
     return message if len(message) <= limit else short(message, limit)
 
 
-def written(source: dict[str, Any], released: dict[str, Any], answers: dict[str, dict[str, Any] | None]) -> list[Verdict]:
+def written(
+    source: dict[str, Any], released: dict[str, Any], answers: dict[str, dict[str, Any] | None]
+) -> list[Verdict]:
     """The written answers: 0 when left as released (or deleted), else waiting for a person."""
-    as_released = {nbgrader_meta(c).get("grade_id"): cell_source(c).strip()
-                   for c in released["cells"] if cell_role(c) == "manual"}
+    as_released = {
+        nbgrader_meta(c).get("grade_id"): cell_source(c).strip() for c in released["cells"] if cell_role(c) == "manual"
+    }
     result = []
     for cell in source["cells"]:
         if cell_role(cell) != "manual":
@@ -91,6 +94,8 @@ def written(source: dict[str, Any], released: dict[str, Any], answers: dict[str,
 
 def unreadable(source: dict[str, Any], reason: str, role: str) -> list[Verdict]:
     """Every graded cell of ``role`` (test, manual) of a notebook that could not be read: 0, with the reason."""
-    return [Verdict(nbgrader_meta(c)["grade_id"], 0.0, float(nbgrader_meta(c).get("points", 0)), reason)
-            for c in source["cells"] if cell_role(c) == role]
-
+    return [
+        Verdict(nbgrader_meta(c)["grade_id"], 0.0, float(nbgrader_meta(c).get("points", 0)), reason)
+        for c in source["cells"]
+        if cell_role(c) == role
+    ]

@@ -80,8 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="flowlib self-assess",
         description="Your self-ratings of the course objectives and how they compare with your exercise scores.",
     )
-    parser.add_argument("--course", metavar="DIR", type=Path, default=None,
-                        help="course folder (default: $FLOWLIB_COURSE_DIR, else found from the current folder)")
+    parser.add_argument(
+        "--course",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="course folder (default: $FLOWLIB_COURSE_DIR, else found from the current folder)",
+    )
     parser.add_argument("--show", action="store_true", help="print your ratings and the calibration table")
     parser.add_argument("--rate", metavar="LESSON", help="rate the objectives of LESSON (e.g. 02_self_attention)")
     parser.add_argument("--plot", metavar="FILE.png", type=Path, help="save the progress and calibration pictures")
@@ -107,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("Nothing saved.")
         if args.show or args.plot:
             log = read_ratings(course)
-            calibration = calibrate(course, objectives=objectives, log=log, student=args.student,
-                                    run_tests=not args.no_tests)
+            calibration = calibrate(
+                course, objectives=objectives, log=log, student=args.student, run_tests=not args.no_tests
+            )
             if args.show:
                 print(ratings_report(log, objectives) or f"No ratings yet in {log.path}.")
                 print()

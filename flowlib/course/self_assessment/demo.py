@@ -34,8 +34,16 @@ def demo_session(
         second = min(5, first + generator.randint(0, 2))
         for week, rating in ((0, first), (1, second)):
             when = start + timedelta(days=7 * week)
-            events.append({"timestamp": when.isoformat(), "time": when, "lesson": objective.lesson,
-                           "objective": objective.id, "rating": rating, "flowlib": "demo"})
+            events.append(
+                {
+                    "timestamp": when.isoformat(),
+                    "time": when,
+                    "lesson": objective.lesson,
+                    "objective": objective.id,
+                    "rating": rating,
+                    "flowlib": "demo",
+                }
+            )
         earned = float(generator.choice([0, 1, 2, 3, 4]))
         scores.setdefault(objective.lesson, {})[f"demo_{objective.id}"] = (earned, 4.0)
     return demo, RatingsLog(path=Path("(demo learner, in memory)"), events=events), scores

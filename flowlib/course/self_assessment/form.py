@@ -37,11 +37,7 @@ class RatingForm:
     """The sliders, Save button and status line of one or more lessons (see :func:`rating_form`)."""
 
     def __init__(
-        self,
-        lesson: str | Sequence[str],
-        *,
-        course: Path | str | None = None,
-        objectives: Objectives | None = None,
+        self, lesson: str | Sequence[str], *, course: Path | str | None = None, objectives: Objectives | None = None
     ):
         import ipywidgets as widgets
 
@@ -62,8 +58,14 @@ class RatingForm:
                 last_lesson = objective.lesson
             start = int(previous[objective.id]["rating"]) if objective.id in previous else 3
             slider = widgets.IntSlider(
-                value=start, min=1, max=5, step=1, continuous_update=True, readout=True,
-                description="", layout=widgets.Layout(width="220px"),
+                value=start,
+                min=1,
+                max=5,
+                step=1,
+                continuous_update=True,
+                readout=True,
+                description="",
+                layout=widgets.Layout(width="220px"),
             )
             label = widgets.Label(value=scale.get(str(start), ""))
             slider.observe(lambda change, lab=label: setattr(lab, "value", scale.get(str(change["new"]), "")), "value")
@@ -71,8 +73,12 @@ class RatingForm:
             rows.append(widgets.VBox([statement, widgets.HBox([slider, label])]))
             self.sliders[objective.id] = slider
             self.labels[objective.id] = label
-        self.save_button = widgets.Button(description="Save", button_style="primary", icon="check",
-                                          tooltip="Append these ratings to your ratings file")
+        self.save_button = widgets.Button(
+            description="Save",
+            button_style="primary",
+            icon="check",
+            tooltip="Append these ratings to your ratings file",
+        )
         hint = "from your last ratings" if previous.keys() & self.sliders.keys() else "at 3"
         warning = f"<br><span style='color:#b00'>{_escape(log.message())}</span>" if log.problems else ""
         self.status = widgets.HTML(
@@ -83,7 +89,10 @@ class RatingForm:
         title = self.lessons[0] if len(self.lessons) == 1 else "all lessons"
         header = widgets.HTML(
             value=f"<h3>Self-assessment: {_escape(title)}</h3>"
-            + "1 = " + _escape(scale.get("1", "")) + " &hellip; 5 = " + _escape(scale.get("5", ""))
+            + "1 = "
+            + _escape(scale.get("1", ""))
+            + " &hellip; 5 = "
+            + _escape(scale.get("5", ""))
         )
         self.box = widgets.VBox([header, *rows, widgets.HBox([self.save_button]), self.status])
 

@@ -46,12 +46,20 @@ def plot_progress(log: RatingsLog, objectives: Objectives | None = None, *, ax: 
         column = column_of.get(event["time"].date())
         if event["objective"] in row_of and column is not None:
             grid[row_of[event["objective"]], column] = event["rating"]
-    image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", vmin=1, vmax=5, aspect="auto",
-                      interpolation="nearest")
+    image = ax.imshow(
+        np.ma.masked_invalid(grid), cmap="viridis", vmin=1, vmax=5, aspect="auto", interpolation="nearest"
+    )
     for (row, column), value in np.ndenumerate(grid):
         if not np.isnan(value):
-            ax.text(column, row, f"{value:.0f}", ha="center", va="center",
-                    color="white" if value <= 3 else "black", fontsize="small")
+            ax.text(
+                column,
+                row,
+                f"{value:.0f}",
+                ha="center",
+                va="center",
+                color="white" if value <= 3 else "black",
+                fontsize="small",
+            )
     ax.set_xticks(range(len(days)), [d.isoformat() for d in days], rotation=45, ha="right")
     ax.set_yticks(range(len(rated)), rated)
     ax.set_facecolor("0.95")
@@ -77,8 +85,16 @@ def _label_points(ax: Any, labels: list[tuple[str, float, float]], points: Seque
             px, py = ax.transData.transform((x, y))
             r = 5 * figure.dpi / 72
             placed.append(Bbox([[px - r, py - r], [px + r, py + r]]))
-    offsets = [(6, 6, "left", "bottom"), (6, -6, "left", "top"), (-6, 6, "right", "bottom"), (-6, -6, "right", "top"),
-               (0, 12, "center", "bottom"), (0, -12, "center", "top"), (14, 0, "left", "center"), (-14, 0, "right", "center")]
+    offsets = [
+        (6, 6, "left", "bottom"),
+        (6, -6, "left", "top"),
+        (-6, 6, "right", "bottom"),
+        (-6, -6, "right", "top"),
+        (0, 12, "center", "bottom"),
+        (0, -12, "center", "top"),
+        (14, 0, "left", "center"),
+        (-14, 0, "right", "center"),
+    ]
     grouped: dict[tuple[float, float], list[str]] = {}
     for text, x, y in labels:  # objectives on the same point share one label, one id a line
         grouped.setdefault((x, y), []).append(text)
@@ -121,20 +137,50 @@ def plot_calibration(calibration: Calibration, *, ax: Any = None, top: int = 3) 
     figure, ax = _new_axes(ax, (6, 5.5))
     rows = [row for row in calibration.rows if row.gap is not None]
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="rating matches score")
-    ax.fill_between([-0.1, 1.1], [-0.1 + THRESHOLD, 1.1 + THRESHOLD], [1.1, 1.1], color="0.88", zorder=0,
-                    label="over-confident (rating above score)")
-    ax.fill_between([-0.1, 1.1], [-0.1, -0.1], [-0.1 - THRESHOLD, 1.1 - THRESHOLD], color="0.96", zorder=0,
-                    label="under-confident (score above rating)")
+    ax.fill_between(
+        [-0.1, 1.1],
+        [-0.1 + THRESHOLD, 1.1 + THRESHOLD],
+        [1.1, 1.1],
+        color="0.88",
+        zorder=0,
+        label="over-confident (rating above score)",
+    )
+    ax.fill_between(
+        [-0.1, 1.1],
+        [-0.1, -0.1],
+        [-0.1 - THRESHOLD, 1.1 - THRESHOLD],
+        color="0.96",
+        zorder=0,
+        label="under-confident (score above rating)",
+    )
     if rows:
         gaps = [row.gap for row in rows]
-        points = ax.scatter([row.score for row in rows], [row.confidence for row in rows], c=gaps,
-                            cmap="cividis", vmin=-1, vmax=1, s=60, edgecolors="black", zorder=3)
+        points = ax.scatter(
+            [row.score for row in rows],
+            [row.confidence for row in rows],
+            c=gaps,
+            cmap="cividis",
+            vmin=-1,
+            vmax=1,
+            s=60,
+            edgecolors="black",
+            zorder=3,
+        )
         figure.colorbar(points, ax=ax, label="self-rating minus score")
-        _label_points(ax, [(row.objective.id, *_point(row)) for row in calibration.disagreements(top)],
-                      [_point(row) for row in rows])
+        _label_points(
+            ax,
+            [(row.objective.id, *_point(row)) for row in calibration.disagreements(top)],
+            [_point(row) for row in rows],
+        )
     else:
-        ax.text(0.5, 0.5, "nothing to compare yet:\nrate objectives that have scored exercises",
-                ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "nothing to compare yet:\nrate objectives that have scored exercises",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     unscored = [row.objective.id for row in calibration.rows if row.verdict == "no evidence"]
     if unscored:
         ax.plot([], [], " ", label=f"rated, no evidence: {', '.join(unscored[:4])}{'...' if len(unscored) > 4 else ''}")

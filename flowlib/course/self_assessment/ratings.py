@@ -100,7 +100,7 @@ class RatingsLog:
     def message(self) -> str:
         """A sentence or two for the learner: no ratings yet, or which lines were skipped."""
         if not self.exists:
-            return f"No ratings yet: {self.path} does not exist. Rate a lesson with rate(\"NN_slug\") to start it."
+            return f'No ratings yet: {self.path} does not exist. Rate a lesson with rate("NN_slug") to start it.'
         lines = []
         if not self.events and not self.problems:
             lines.append(f"No ratings yet: {self.path} is empty.")

@@ -167,8 +167,12 @@ def lesson_scores(
     # 2. instructor's feedback and 3. autograded notebooks
     for folder, tail, source, reader in (
         (root / "feedback", f"{lesson}.html", "feedback", read_feedback),
-        (root / "autograded", f"{lesson}.ipynb", "autograded",
-         lambda p: scores_from_notebook_outputs(read_notebook(p))),
+        (
+            root / "autograded",
+            f"{lesson}.ipynb",
+            "autograded",
+            lambda p: scores_from_notebook_outputs(read_notebook(p)),
+        ),
     ):
         path, why = _only_student(folder, lesson, student, tail)
         if why:

@@ -88,12 +88,16 @@ def build(
     started = time.monotonic()
     known = {lesson.id for lesson in all_lessons}
     if not isinstance(run, bool) and set(run) - known:
-        raise SiteError(f"asked to execute unknown lesson(s) {sorted(set(run) - known)}; "
-                        f"expected some of {[lesson.id for lesson in all_lessons]}")
+        raise SiteError(
+            f"asked to execute unknown lesson(s) {sorted(set(run) - known)}; "
+            f"expected some of {[lesson.id for lesson in all_lessons]}"
+        )
     running = [lesson for lesson in all_lessons if run is True or (run is not False and lesson.id in run)]
     done = execute([lesson.notebook for lesson in running], timeout, jobs, log) if running else {}
-    executed = {lesson.id: done[lesson.notebook] if lesson.notebook in done else nbformat.read(lesson.notebook, as_version=4)
-                for lesson in all_lessons}
+    executed = {
+        lesson.id: done[lesson.notebook] if lesson.notebook in done else nbformat.read(lesson.notebook, as_version=4)
+        for lesson in all_lessons
+    }
 
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -107,7 +111,9 @@ def build(
 
     pages = [staging / "index.html"]
     math = script is not None
-    pages[0].write_text(render(index_nb, SITE_TITLE, (_nav([("index.html", SITE_TITLE)], "top"), ""), math), encoding="utf-8")
+    pages[0].write_text(
+        render(index_nb, SITE_TITLE, (_nav([("index.html", SITE_TITLE)], "top"), ""), math), encoding="utf-8"
+    )
     for position, lesson in enumerate(all_lessons):
         nb = publishable(executed[lesson.id], lesson.id)
         freeze_widgets(nb)
@@ -122,17 +128,29 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flowlib.course.site", description="Build the lessons as a static site.")
+    parser = argparse.ArgumentParser(
+        prog="python -m flowlib.course.site", description="Build the lessons as a static site."
+    )
     parser.add_argument("--root", type=Path, default=layout.INSTALLED, help="the course folder")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <root>/build/site)")
     parser.add_argument("--lessons", nargs="*", default=None, help="lesson ids (default: all)")
-    parser.add_argument("--no-execute", action="store_true", help="render the notebooks as they are, without running them")
-    parser.add_argument("--mathjax", type=Path, default=None, help=f"mathjax-{MATHJAX_VERSION}.tgz or its es5/tex-svg.js")
+    parser.add_argument(
+        "--no-execute", action="store_true", help="render the notebooks as they are, without running them"
+    )
+    parser.add_argument(
+        "--mathjax", type=Path, default=None, help=f"mathjax-{MATHJAX_VERSION}.tgz or its es5/tex-svg.js"
+    )
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="notebooks executed at once")
     args = parser.parse_args(argv)
     try:
-        build(args.root, args.out or args.root / "build" / "site", wanted=args.lessons, run=not args.no_execute,
-              mathjax=args.mathjax, jobs=args.jobs)
+        build(
+            args.root,
+            args.out or args.root / "build" / "site",
+            wanted=args.lessons,
+            run=not args.no_execute,
+            mathjax=args.mathjax,
+            jobs=args.jobs,
+        )
     except SiteError as error:
         print(f"flowlib.course.site: {error}", file=sys.stderr)
         return 2

@@ -62,8 +62,9 @@ async def _execute_one(notebook: Path, timeout: int):
         work = course / notebook.parent.name
         shutil.copytree(notebook.parent, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb"))
         env = {**os.environ, **_KERNEL_ENV, "FLOWLIB_COURSE_DIR": str(course)}
-        client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                                resources={"metadata": {"path": str(work)}})
+        client = NotebookClient(
+            nb, timeout=timeout, allow_errors=True, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        )
         await client.async_execute(env=env)
         _replace_paths(nb, {str(course): "<course>", str(Path(scratch)): "<scratch>"})
     return nb
@@ -221,8 +222,10 @@ def _exporter():
 
 
 def _nav(items: list[tuple[str, str]], cls: str) -> str:
-    links = "".join(f'<a class="{c}" href="{html.escape(h)}">{html.escape(t)}</a>' for h, t, c in
-                    [(h, t, "home" if i == 0 else "step") for i, (h, t) in enumerate(items)])
+    links = "".join(
+        f'<a class="{c}" href="{html.escape(h)}">{html.escape(t)}</a>'
+        for h, t, c in [(h, t, "home" if i == 0 else "step") for i, (h, t) in enumerate(items)]
+    )
     return f'<nav class="site-nav {cls}">{links}</nav>'
 
 
