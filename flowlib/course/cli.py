@@ -112,25 +112,9 @@ def _instructor(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="flowlib", description="The transformers course's commands.")
-    commands = top.add_subparsers(dest="command", required=True)
-
-    # `lab` passes every option on to `jupyter lab` (lab_main); listed here for --help.
-    commands.add_parser("lab", help="open the course in JupyterLab (options go to `jupyter lab`)", add_help=False)
-
-    commands.add_parser("doctor", help="check this machine").set_defaults(run=_doctor)
-
-    # `self-assess` has its own options (flowlib.course.self_assessment.main); listed here for --help.
-    commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
-    commands.add_parser(
-        "check", help="your machine, then your answers: points per exercise (try --help)", add_help=False
-    )
-    commands.add_parser(
-        "update", help="bring in the course's new version; your edited cells stay (try --help)", add_help=False
-    )
-
-    teach = commands.add_parser("instructor", help="release, autograde, feedback, export")
+def _instructor_options() -> argparse.ArgumentParser:
+    """The options of ``flowlib instructor`` (a parent parser: the subcommand's help and its parsing share them)."""
+    teach = argparse.ArgumentParser(add_help=False)
     teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export", "student-edition"])
     teach.add_argument(
         "lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download"
@@ -152,6 +136,28 @@ def parser() -> argparse.ArgumentParser:
     )
     teach.add_argument("--scheduler", help="`autograde` on the Dask cluster at this address (e.g. tcp://10.0.0.5:8786)")
     teach.set_defaults(run=_instructor)
+    return teach
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="flowlib", description="The transformers course's commands.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    # `lab` passes every option on to `jupyter lab` (lab_main); listed here for --help.
+    commands.add_parser("lab", help="open the course in JupyterLab (options go to `jupyter lab`)", add_help=False)
+
+    commands.add_parser("doctor", help="check this machine").set_defaults(run=_doctor)
+
+    # `self-assess` has its own options (flowlib.course.self_assessment.main); listed here for --help.
+    commands.add_parser("self-assess", help="rate yourself; see ratings and calibration (try --help)", add_help=False)
+    commands.add_parser(
+        "check", help="your machine, then your answers: points per exercise (try --help)", add_help=False
+    )
+    commands.add_parser(
+        "update", help="bring in the course's new version; your edited cells stay (try --help)", add_help=False
+    )
+
+    commands.add_parser("instructor", parents=[_instructor_options()], help="release, autograde, feedback, export")
     return top
 
 
@@ -179,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         except layout.CourseError as error:
             print(f"flowlib: {error}", file=sys.stderr)
             return 2
-    args = parser().parse_args(argv)
+    if argv[:1] == ["instructor"]:  # options before or after the lessons: `autograde --student S LESSON`
+        instructor_parser = argparse.ArgumentParser(prog="flowlib instructor", parents=[_instructor_options()])
+        args = instructor_parser.parse_intermixed_args(argv[1:])
+    else:
+        args = parser().parse_args(argv)
     try:
         return args.run(args)
     except layout.CourseError as error:
