@@ -169,3 +169,28 @@ def test_a_solution_whose_claim_fails_is_refused_before_any_learner_is_graded(tm
     assert not run.reports, "a learner was graded against a broken solution"
     (refusal,) = run.refused
     assert "00_broken_claim" in refusal.reason and "the claim no longer holds" in refusal.reason, refusal.reason
+
+
+def test_a_fresh_gradebook_started_without_the_environment_on_path_refuses_unreleased_lessons_at_once(tmp_path):
+    """`.venv/bin/flowlib instructor autograde` from cron: no activated environment, no gradebook
+    yet. nbgrader makes the gradebook with `alembic`, found by name; the lesson nbgrader never
+    released is refused before its solution runs, with what to do."""
+    root = scratch_course(tmp_path, LESSON)
+    released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
+    (root / "gradebook.db").unlink()
+    (root / "submitted" / "ada" / LESSON).mkdir(parents=True)
+    (root / "submitted" / "ada" / LESSON / f"{LESSON}.ipynb").write_text(json.dumps(_notebook(released, RIGHT)))
+    result = subprocess.run(
+        [sys.executable, "-m", "flowlib.course.cli", "instructor", "autograde"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+    )
+    said = result.stdout + result.stderr
+    assert result.returncode == 3, said
+    assert "Traceback" not in said
+    assert f"lesson {LESSON} is not in gradebook.db: release it first" in said
+    assert not list((root / ".flowlib" / "grader").glob("*.json")), (
+        "the solution ran for a lesson that cannot be recorded"
+    )

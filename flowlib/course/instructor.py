@@ -49,9 +49,7 @@ def _pick(available: Sequence[str], wanted: Sequence[str] | None, what: str) -> 
 
 def nbgrader(root: Path, *args: str) -> None:
     """Run one ``nbgrader`` command in the course folder; raise if it fails."""
-    # nbgrader runs `alembic` from the environment's bin folder.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {**os.environ, "PATH": layout.environment_path(), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True, text=True
     )
@@ -64,8 +62,8 @@ def nbgrader(root: Path, *args: str) -> None:
 @contextmanager
 def gradebook_guard(root: Path) -> Iterator[None]:
     """Copy ``gradebook.db`` aside; restore it if the body fails, keep a backup if it succeeds."""
-    db = root / "gradebook.db"
-    backup = root / "gradebook.db.bak"
+    db = root / layout.GRADEBOOK
+    backup = db.with_name(db.name + ".bak")
     if db.exists():
         shutil.copy2(db, backup)
     try:
@@ -159,6 +157,6 @@ def export(root: Path, to: Path) -> Path:
     """Export all grades, with status and flag columns, to CSV at ``to`` (whole or not at all)."""
     from flowlib.course.grader.export import export as write_csv
 
-    if not (root / "gradebook.db").is_file():
-        raise InstructorError(f"no gradebook at {root / 'gradebook.db'}: release and autograde first")
+    if not (root / layout.GRADEBOOK).is_file():
+        raise InstructorError(f"no gradebook at {root / layout.GRADEBOOK}: release and autograde first")
     return write_csv(root, (root / to).resolve())

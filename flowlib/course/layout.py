@@ -16,7 +16,9 @@ The lesson id is also nbgrader's assignment id.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 COURSE_ID = "transformers-course"  # nbgrader's CourseDirectory.course_id (the exchange's folder name)
@@ -29,6 +31,14 @@ LESSON_ID = r"\d\d_[a-z0-9_]+"  # e.g. 02_self_attention
 LESSON_PATTERN = re.compile(rf"^{LESSON_ID}$")
 # The course folder flowlib was installed from (`make install` installs it editable).
 INSTALLED = Path(__file__).resolve().parents[2]
+GRADEBOOK = "gradebook.db"  # nbgrader's gradebook, in the instructor's course folder
+
+
+def environment_path() -> str:
+    """``PATH`` with this Python environment's bin folder first: nbgrader starts ``alembic`` (and
+    the course ``jupyter``) by name, and a command started as ``.venv/bin/flowlib`` or from cron
+    has no activated environment on its ``PATH``."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 class CourseError(RuntimeError):

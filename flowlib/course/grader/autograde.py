@@ -78,14 +78,14 @@ def _lesson_or_error(root: Path, name: str) -> Lesson | str:
 
 def _check_gradebook(root: Path) -> None:
     """Refuse to write into a damaged gradebook; back it up before the run's first write."""
-    db = root / "gradebook.db"
+    db = root / layout.GRADEBOOK
     if not db.exists():
         return
     with sqlite3.connect(db) as connection:
         answer = connection.execute("PRAGMA integrity_check").fetchone()[0]
     if answer != "ok":
         raise ValueError(f"{db} is damaged ({answer}); the last good copy is {db}.bak")
-    shutil.copy2(db, root / "gradebook.db.bak")
+    shutil.copy2(db, db.with_name(db.name + ".bak"))
 
 
 def _done(root: Path, submission: Submission, data: bytes, key: str) -> bool:
@@ -148,9 +148,13 @@ def autograde(
     run = Run(refused=list(refused))
     _check_gradebook(root)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(found) or 1))
-    names = sorted({s.lesson for s in found})
+    released = gradebook.released_lessons(
+        root
+    )  # asked first: a lesson nbgrader has never seen is not graded for nothing
+    names = sorted({s.lesson for s in found} & released)
     with ThreadPoolExecutor(jobs) as pool:  # the solutions' reference runs, once per lesson
         loaded = dict(zip(names, pool.map(lambda name: _lesson_or_error(root, name), names), strict=True))
+    loaded.update({s.lesson: gradebook.not_released(s.lesson) for s in found if s.lesson not in released})
     usable = {name: lesson for name, lesson in loaded.items() if isinstance(lesson, Lesson)}
     for submission in [s for s in found if s.lesson not in usable]:
         found.remove(submission)  # the course's fault, not the learner's: graded once the solution is fixed

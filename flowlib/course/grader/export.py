@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
+from flowlib.course.grader.gradebook import open_gradebook
 from flowlib.course.grader.report import FLAG_KINDS, reports
 from flowlib.course.grader.summary import summary, write_csv
 
@@ -32,7 +33,7 @@ def export(root: Path, target: Path) -> Path:
     """Write every learner's grade of every lesson to ``target`` (CSV, quoted)."""
     found = reports(root)
     rows = []
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as book:
+    with open_gradebook(root) as book:
         for assignment in sorted(book.assignments, key=lambda a: a.name):
             for student in sorted(book.students, key=lambda s: s.id):
                 report = found.get((student.id, assignment.name))

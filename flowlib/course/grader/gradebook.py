@@ -29,6 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
 from flowlib.cells import cell_role, cell_source, nbgrader_meta
+from flowlib.course import layout
 from flowlib.course.grader.report import Report
 
 
@@ -104,16 +105,32 @@ def record(
             shutil.copy2(stamp, target.parent / "timestamp.txt")
 
 
+def open_gradebook(root: Path) -> Gradebook:
+    """nbgrader's gradebook of the course at ``root``. A new one asks ``alembic`` for its schema
+    version, by name: this environment's commands go first on ``PATH``, however flowlib was started."""
+    os.environ["PATH"] = layout.environment_path()
+    return Gradebook(f"sqlite:///{root / layout.GRADEBOOK}")
+
+
+def not_released(lesson: str) -> str:
+    """Why a lesson's submissions cannot be recorded yet."""
+    return f"lesson {lesson} is not in {layout.GRADEBOOK}: release it first (`flowlib instructor release {lesson}`)"
+
+
+def released_lessons(root: Path) -> set[str]:
+    """The lessons the gradebook knows (``flowlib instructor release`` adds each)."""
+    with open_gradebook(root) as gradebook:
+        return {assignment.name for assignment in gradebook.assignments}
+
+
 def _write_grades(root: Path, report: Report, timestamp: datetime | None) -> None:
     student, lesson = report.student, report.lesson
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with open_gradebook(root) as gradebook:
         gradebook.update_or_create_student(student)
         try:
             gradebook.find_assignment(lesson)
         except MissingEntry:
-            raise ValueError(
-                f"lesson {lesson} is not in gradebook.db: release it first (`flowlib instructor release {lesson}`)"
-            ) from None
+            raise ValueError(not_released(lesson)) from None
         when = (timestamp or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(tzinfo=None)
         try:
             submission = gradebook.find_submission(lesson, student)
