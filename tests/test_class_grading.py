@@ -116,7 +116,9 @@ def test_kill_9_leaves_a_consistent_gradebook_and_a_resumable_run(course):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     ours = f"flowlib-grade-{os.getpid()}-*"  # this process's sandboxes: other test workers grade at the same time
     left = list(Path(tempfile.gettempdir()).glob(ours))
+    killed = list(Path(tempfile.gettempdir()).glob(f"flowlib-grade-{process.pid}-*"))
     resumed = instructor.autograde(course)
+    assert not [p for p in killed if p.exists()], "the killed run's sandbox folders outlived the next run"
     assert resumed.skipped, "the submission graded before the kill was graded again"
     assert _scores(course) == EXPECTED
     time.sleep(1)
@@ -194,3 +196,17 @@ def test_a_fresh_gradebook_started_without_the_environment_on_path_refuses_unrel
     assert not list((root / ".flowlib" / "grader").glob("*.json")), (
         "the solution ran for a lesson that cannot be recorded"
     )
+
+
+def test_only_the_sandbox_folders_of_graders_that_no_longer_run_are_removed(tmp_path):
+    from flowlib.course.grader.sandbox import remove_abandoned
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    abandoned = tmp_path / f"flowlib-grade-{gone.pid}-x1"
+    running = tmp_path / f"flowlib-grade-{os.getpid()}-x2"
+    other = tmp_path / "flowlib-grade-notapid-x3"
+    for folder in (abandoned, running, other):
+        (folder / "runtime").mkdir(parents=True)
+    assert remove_abandoned(tmp_path) == [abandoned]
+    assert not abandoned.exists() and running.exists() and other.exists()

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 import flowlib
 from flowlib.course import layout
-from flowlib.course.grader import gradebook
+from flowlib.course.grader import gradebook, sandbox
 from flowlib.course.grader.grade import Job, Lesson, SolutionFails, grade, reference
 from flowlib.course.grader.report import Report
 from flowlib.course.grader.submitted import Refusal, Submission, find_submissions
@@ -147,6 +147,7 @@ def autograde(
     found, refused = find_submissions(root, lessons, students, only)
     run = Run(refused=list(refused))
     _check_gradebook(root)
+    sandbox.remove_abandoned()  # what a run killed with kill -9 left in the temporary folder
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(found) or 1))
     released = gradebook.released_lessons(
         root

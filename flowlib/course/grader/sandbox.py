@@ -31,6 +31,7 @@ from pathlib import Path
 import flowlib
 
 SANDBOX_UID = 61000  # + slot: parallel jobs never share a process count
+HOST_PREFIX = "flowlib-grade-"  # + the grading process's id: a sandbox's folder in the temporary folder
 _PROBED: dict[str, str] = {}  # bubblewrap's answer, asked once per process
 
 
@@ -108,7 +109,7 @@ class Sandbox:
 
     def __post_init__(self) -> None:
         # named for the grading process: a folder a killed run left says whose it was
-        self.host = Path(tempfile.mkdtemp(prefix=f"flowlib-grade-{os.getpid()}-"))
+        self.host = Path(tempfile.mkdtemp(prefix=f"{HOST_PREFIX}{os.getpid()}-"))
         self.runtime = self.host / "runtime"  # the kernel's connection file and sockets
         self.start_errors = self.host / "kernel-start.log"  # outside the sandbox's view
         self.runtime.mkdir()
@@ -307,3 +308,25 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def remove_abandoned(folder: Path | None = None) -> list[Path]:
+    """Remove the sandbox folders of grading processes that no longer run (a run stopped with
+    ``kill -9`` cannot remove its own); those of running graders stay. Returns what went."""
+    removed = []
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{HOST_PREFIX}*"):
+        pid = path.name.removeprefix(HOST_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user
+        return True
+    return True
