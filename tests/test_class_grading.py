@@ -32,8 +32,8 @@ ROUNDED = "def similarity_scores(query, keys):\n    return (np.asarray(keys, dty
 COLUMNS = (
     "def similarity_scores(query, keys):\n    return np.asarray(keys, dtype=float).T @ np.asarray(query, dtype=float)"
 )
-CLASS = {"ada": RIGHT, "Bob Smith": RIGHT, "chloé": ROUNDED, "dan": COLUMNS, "eve": "", "fay": RIGHT}
-EXPECTED = {"ada": 2.0, "Bob Smith": 2.0, "chloé": 1.0, "dan": 0.0, "eve": 0.0, "fay": 2.0}
+CLASS = {"ada": RIGHT, "Bob Smith": RIGHT, "chloé": ROUNDED, "dan": COLUMNS, "eve": "", "fay": RIGHT, "李华": RIGHT}
+EXPECTED = {"ada": 2.0, "Bob Smith": 2.0, "chloé": 1.0, "dan": 0.0, "eve": 0.0, "fay": 2.0, "李华": 2.0}
 
 
 def _notebook(released: dict, answer: str) -> dict:
@@ -143,6 +143,9 @@ def test_export_tables_and_picture(course):
         assert (course / f"grades{suffix}").is_file(), suffix
     text = target.read_text()
     assert '"Bob Smith"' in text and "not submitted" not in text.split("\n")[1]
+    assert '"李华","00_getting_started"' in text.replace(", ", ",")  # graded under the learner's own name
+    feedback = instructor.feedback(course, [LESSON])
+    assert feedback == [LESSON] and list((course / "feedback" / "李华" / LESSON).glob("*.html"))
 
 
 def test_a_solution_whose_claim_fails_is_refused_before_any_learner_is_graded(tmp_path):

@@ -26,7 +26,6 @@ Policies:
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 import warnings
 from collections.abc import Sequence
@@ -87,18 +86,25 @@ class Refusal:
 
 
 def canonical_id(raw: str) -> str:
-    """The id an import stores: lower-case ASCII letters, digits, ``.``, ``-`` and ``_``.
+    """The id an import stores: lower-case letters, digits, ``.``, ``-`` and ``_``.
 
-    Accents are dropped (``José`` -> ``jose``), a few letters transliterated (``ø`` -> ``o``),
-    runs of spaces and other symbols become ``_``. A letter with no ASCII form (``王``) raises
-    ``ValueError``: guessing would merge different learners.
+    Latin letters lose their accents (``José`` -> ``jose``), a few are transliterated (``ø`` ->
+    ``o``); letters of other scripts stay as they are, marks included (``李华``, ``Ελένη`` ->
+    ``ελένη``, ``Иван`` -> ``иван``): nbgrader's database, the folders and the CSV all hold them.
+    Runs of spaces and other symbols become ``_``; an id with no letter or digit raises ``ValueError``.
     """
-    text = unicodedata.normalize("NFKD", raw.strip().casefold().translate(_TRANSLITERATE))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    foreign = sorted({ch for ch in text if ord(ch) > 127 and ch.isalnum()})
-    if foreign:
-        raise ValueError(f"the id {raw!r} has letters with no ASCII form ({''.join(foreign)}); rename it in ASCII")
-    text = re.sub(r"[^a-z0-9._-]+", "_", text).strip("._-")
+    kept, latin = [], False
+    for ch in unicodedata.normalize("NFKD", raw.strip().casefold().translate(_TRANSLITERATE)):
+        if not unicodedata.combining(ch):
+            latin = ch.isascii()
+        if not (latin and unicodedata.combining(ch)):  # an accent on a Latin letter goes
+            kept.append(ch)
+    text = unicodedata.normalize("NFC", "".join(kept))
+    # letters and digits of every script with their marks (a vowel sign, a virama), and . - _
+    spelled = "".join(
+        ch if ch.isalnum() or ch in "._-" or unicodedata.category(ch).startswith("M") else " " for ch in text
+    )
+    text = "_".join(spelled.split()).strip("._-")
     if not text:
         raise ValueError(f"the id {raw!r} has no letters or digits")
     return text
@@ -280,8 +286,8 @@ def _one(folder: Path, student: str, lessons: Sequence[str], catalogue: Catalogu
     try:
         canonical = canonical_id(student)
         notes += (f"id {student!r} is not canonical ({canonical!r}): kept as it is",) if canonical != student else ()
-    except ValueError:
-        notes += (f"id {student!r} has letters with no ASCII form: kept as it is",)
+    except ValueError as error:
+        notes += (f"{error}: kept as it is",)
     when, note = folder_timestamp(folder, notebook)
     extra = tuple(
         sorted(
