@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flowlib.course import doctor as doctor_module  # the module; flowlib.doctor is its function
+from flowlib.course import doctor as doctor_module  # the package; flowlib.doctor is its function
+from flowlib.course.doctor import course_files, jupyter, machine, packages
 
 Check = doctor_module.Check
 
@@ -57,42 +58,39 @@ def _failed(check: Check, *in_fix: str) -> None:
 
 def test_wrong_versions_fail_against_the_pins(tmp_path):
     pins = {"torch": "2.0.0", "transformers": "3.0.0", "surely-not-a-course-package": "1.0"}
-    _failed(doctor_module._version("torch", pins), "make install")
-    assert (
-        "2.13.0" in doctor_module._version("torch", pins).found
-        and "pins 2.0.0" in doctor_module._version("torch", pins).found
-    )
-    _failed(doctor_module._version("transformers", pins))
-    missing = doctor_module._version("surely-not-a-course-package", pins)
+    _failed(packages._version("torch", pins), "make install")
+    assert "2.13.0" in packages._version("torch", pins).found and "pins 2.0.0" in packages._version("torch", pins).found
+    _failed(packages._version("transformers", pins))
+    missing = packages._version("surely-not-a-course-package", pins)
     _failed(missing, "make install")
     assert missing.found == "not installed"
     lock = tmp_path / "requirements.lock"
     lock.write_text("numpy==1.0.0 \\\n    --hash=sha256:00\nsix==1.17.0 \\\n    --hash=sha256:00\n")
-    locked = doctor_module._locked(lock, skip=())
+    locked = packages._locked(lock, skip=())
     _failed(locked, "make install")
     assert "numpy" in locked.found and "six" not in locked.found
-    _failed(doctor_module._locked(tmp_path / "nothing.lock"))
+    _failed(packages._locked(tmp_path / "nothing.lock"))
 
 
 def test_local_version_labels_match_their_pin():
-    assert doctor_module._same_version("2.13.0+cpu", "2.13.0")
-    assert doctor_module._same_version("2.13.0+cpu", "2.13.0+cpu")
-    assert not doctor_module._same_version("2.13.0", "2.13.0+cpu")
-    assert not doctor_module._same_version("2.0.0", "2.13.0")
+    assert packages._same_version("2.13.0+cpu", "2.13.0")
+    assert packages._same_version("2.13.0+cpu", "2.13.0+cpu")
+    assert not packages._same_version("2.13.0", "2.13.0+cpu")
+    assert not packages._same_version("2.0.0", "2.13.0")
 
 
 def test_machine_checks_can_fail():
-    _failed(doctor_module._python((3, 10)), "3.11")
-    _failed(doctor_module._cores(1), "cores")
-    _failed(doctor_module._threads(threads=1, cores=8), "OMP_NUM_THREADS")
-    assert doctor_module._threads(threads=1, cores=1).ok
-    _failed(doctor_module._memory(available=300 * 2**20), "close other programs")
-    _failed(doctor_module._disk(Path("."), free=100 * 2**20), "free at least")
+    _failed(packages._python((3, 10)), "3.11")
+    _failed(machine._cores(1), "cores")
+    _failed(machine._threads(threads=1, cores=8), "OMP_NUM_THREADS")
+    assert machine._threads(threads=1, cores=1).ok
+    _failed(machine._memory(available=300 * 2**20), "close other programs")
+    _failed(machine._disk(Path("."), free=100 * 2**20), "free at least")
 
 
 def test_unknown_free_memory_fails(monkeypatch):
-    monkeypatch.setattr(doctor_module, "_free_memory_bytes", lambda: None)
-    _failed(doctor_module._memory(), "psutil")
+    monkeypatch.setattr(machine, "_free_memory_bytes", lambda: None)
+    _failed(machine._memory(), "psutil")
 
 
 def test_a_gpu_that_cannot_be_used_fails(monkeypatch):
@@ -100,27 +98,27 @@ def test_a_gpu_that_cannot_be_used_fails(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: (_ for _ in ()).throw(RuntimeError("driver too old")))
-    _failed(doctor_module._gpu(), "CUDA_VISIBLE_DEVICES")
+    _failed(machine._gpu(), "CUDA_VISIBLE_DEVICES")
 
 
 def test_checkpoint_problems_fail(tmp_path):
-    _failed(doctor_module._checkpoints(tmp_path / "none"), "recipes/")
+    _failed(course_files._checkpoints(tmp_path / "none"), "recipes/")
     (tmp_path / "char_gpt_pydoc.pt").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:00\n")
-    check = doctor_module._checkpoints(tmp_path)
+    check = course_files._checkpoints(tmp_path)
     _failed(check, "recipes/char_gpt_pydoc.py")
     assert "git lfs pull" in check.found
     (tmp_path / "char_gpt_pydoc.pt").write_bytes(b"\x00not a checkpoint")
-    _failed(doctor_module._checkpoints(tmp_path))
+    _failed(course_files._checkpoints(tmp_path))
     (tmp_path / "char_gpt_pydoc.pt").unlink()
     (tmp_path / "hf" / "pydoc-bert-mlm").mkdir(parents=True)
     (tmp_path / "hf" / "pydoc-bert-mlm" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{broken}")
-    check = doctor_module._checkpoints(tmp_path)
+    check = course_files._checkpoints(tmp_path)
     _failed(check, "pydoc-bert-mlm")
     assert "hf/pydoc-bert-mlm/model.safetensors" in check.found
 
 
 def test_the_shipped_checkpoints_are_all_checked():
-    check = doctor_module._checkpoints()
+    check = course_files._checkpoints()
     assert check.ok, check.found
     assert "char_gpt_pydoc.pt" in check.found and "hf/pydoc-bert-mlm/model.safetensors" in check.found
     assert "hf/pydoc-char-gpt2/model.safetensors" in check.found
@@ -132,7 +130,7 @@ def test_an_unwritable_ratings_folder_fails_as_user(tmp_path):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        _failed(doctor_module._ratings_folder(folder / "ratings.jsonl"), "FLOWLIB_COURSE_DIR")
+        _failed(course_files._ratings_folder(folder / "ratings.jsonl"), "FLOWLIB_COURSE_DIR")
     finally:
         folder.chmod(0o700)
 
@@ -140,28 +138,28 @@ def test_an_unwritable_ratings_folder_fails_as_user(tmp_path):
 def test_an_unwritable_ratings_folder_fails(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the ratings folder should be")
-    _failed(doctor_module._ratings_folder(blocker / ".flowlib" / "ratings.jsonl"), "FLOWLIB_COURSE_DIR")
-    assert doctor_module._ratings_folder(tmp_path / ".flowlib" / "ratings.jsonl").ok
+    _failed(course_files._ratings_folder(blocker / ".flowlib" / "ratings.jsonl"), "FLOWLIB_COURSE_DIR")
+    assert course_files._ratings_folder(tmp_path / ".flowlib" / "ratings.jsonl").ok
 
 
 def test_extension_problems_fail(monkeypatch, tmp_path):
-    monkeypatch.setattr(doctor_module, "_enabled_server_extensions", lambda: {})
-    _failed(doctor_module._validate_button(), "make install")
-    monkeypatch.setattr(doctor_module, "_enabled_server_extensions", lambda: {"flowlib.course.lab_validate": True})
-    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@flowlib/validate"})
-    _failed(doctor_module._validate_button(), "labextension enable")
+    monkeypatch.setattr(jupyter, "_enabled_server_extensions", lambda: {})
+    _failed(jupyter._validate_button(), "make install")
+    monkeypatch.setattr(jupyter, "_enabled_server_extensions", lambda: {"flowlib.course.lab_validate": True})
+    monkeypatch.setattr(jupyter, "_disabled_lab_extensions", lambda: {"@flowlib/validate"})
+    _failed(jupyter._validate_button(), "labextension enable")
     # the student edition disables the instructor's panels and nbgrader's own Validate button: that is fine
     monkeypatch.setattr(
-        doctor_module,
+        jupyter,
         "_disabled_lab_extensions",
         lambda: {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:validate-assignment"},
     )
-    assert doctor_module._validate_button().ok
-    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", lambda: {"@jupyter-widgets/jupyterlab-manager"})
-    _failed(doctor_module._widgets(), "labextension enable")
-    monkeypatch.setattr(doctor_module, "_disabled_lab_extensions", set)
-    monkeypatch.setattr(doctor_module, "_lab_extension_dir", lambda name: tmp_path / "missing")
-    _failed(doctor_module._widgets(), "make install")
+    assert jupyter._validate_button().ok
+    monkeypatch.setattr(jupyter, "_disabled_lab_extensions", lambda: {"@jupyter-widgets/jupyterlab-manager"})
+    _failed(jupyter._widgets(), "labextension enable")
+    monkeypatch.setattr(jupyter, "_disabled_lab_extensions", set)
+    monkeypatch.setattr(jupyter, "_lab_extension_dir", lambda name: tmp_path / "missing")
+    _failed(jupyter._widgets(), "make install")
 
 
 def test_server_extension_settings_merge_with_the_learner_config_first(monkeypatch, tmp_path):
@@ -183,8 +181,8 @@ def test_server_extension_settings_merge_with_the_learner_config_first(monkeypat
     (high / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}})
     )
-    monkeypatch.setattr(doctor_module, "_config_dirs", lambda: [high, low])
-    assert doctor_module._enabled_server_extensions() == {
+    monkeypatch.setattr(jupyter, "_config_dirs", lambda: [high, low])
+    assert jupyter._enabled_server_extensions() == {
         "nbgrader.server_extensions.formgrader": False,
         "nbgrader.server_extensions.validate_assignment": True,
     }
