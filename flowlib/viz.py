@@ -3,6 +3,8 @@
 Every function draws on ``ax`` when given (else on a new small figure) and returns the
 Axes (the Figure for grids); none calls ``plt.show()``. Colormaps are colour-blind safe
 (viridis for weights, cividis for encodings); every heatmap is labelled with its tokens.
+Categorical series (methods, modes) take :func:`series_styles`: Okabe and Ito's colour-blind-safe
+palette, each colour with its own marker, so no two series rely on colour alone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from matplotlib.figure import Figure
 from flowlib.training import History
 
 MIN_FONT = 8.0  # points: the smallest text any figure here draws (tick labels included)
+# Okabe & Ito (2008), "Color Universal Design": told apart with every common colour-vision deficiency
+CATEGORICAL = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 __all__ = [
     "plot_attention",
@@ -28,7 +33,16 @@ __all__ = [
     "plot_positional_encoding",
     "plot_similarity_vs_distance",
     "plot_loss",
+    "series_styles",
 ]
+
+
+def series_styles(n: int) -> list[dict[str, str]]:
+    """``n`` distinct styles for categorical series, as keyword arguments of ``ax.plot``,
+    ``ax.scatter`` or ``ax.errorbar``: ``{"color": ..., "marker": ...}`` (at most 8)."""
+    if not 0 <= n <= len(CATEGORICAL):
+        raise ValueError(f"series_styles gives 0 to {len(CATEGORICAL)} styles; got n={n}")
+    return [{"color": color, "marker": marker} for color, marker in zip(CATEGORICAL[:n], MARKERS[:n], strict=True)]
 
 
 def _matrix(values: Any, what: str, ndim: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from flowlib.viz import (
     plot_mask,
     plot_positional_encoding,
     plot_similarity_vs_distance,
+    series_styles,
 )
 
 matplotlib.use("Agg")  # no window: pyplot picks its backend at the first figure, not at import
@@ -176,3 +177,11 @@ def test_lesson_attention_grids_name_their_rows_as_the_prose_does():
             )
             checked += 1
     assert checked >= 2
+
+
+def test_series_styles_are_distinct_in_colour_and_marker():
+    styles = series_styles(8)
+    assert len({s["color"] for s in styles}) == 8 and len({s["marker"] for s in styles}) == 8
+    assert series_styles(0) == []
+    with pytest.raises(ValueError, match="0 to 8 styles; got n=9"):
+        series_styles(9)
