@@ -15,7 +15,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from flowlib import comparisons, grading
-from flowlib.course.grader import integrity, screen
+from flowlib.course.grader import integrity, learner_code, screen
 from flowlib.course.grader import sandbox as sandbox_module
 from flowlib.course.grader.report import reports
 from tests.submissions import (
@@ -113,20 +113,20 @@ def test_the_probe_names_what_changed():
 
 
 def test_screen_reads_code_without_running_it():
-    setup = screen.aliases("import numpy as np\nimport torch\nfrom flowlib import grading, attention")
-    assert screen.read_code("def f(x):\n    attention = x\n    return attention", setup, ["softmax"]) == []
-    assert screen.read_code("%time x = 1", setup, []) == []  # a magic is not reflection
-    kinds = {kind for kind, _ in screen.read_code("y = torch.nn.functional.softmax(x, -1)", setup, ["softmax"])}
+    setup = learner_code.aliases("import numpy as np\nimport torch\nfrom flowlib import grading, attention")
+    assert learner_code.read_code("def f(x):\n    attention = x\n    return attention", setup, ["softmax"]) == []
+    assert learner_code.read_code("%time x = 1", setup, []) == []  # a magic is not reflection
+    kinds = {kind for kind, _ in learner_code.read_code("y = torch.nn.functional.softmax(x, -1)", setup, ["softmax"])}
     assert kinds == {"delegation"}
     # a bare call of a forbidden function that a course cell imported is delegation; the learner's own is not
-    course = screen.aliases("from transformers import pipeline")
-    assert screen.read_code("def fill(t):\n    return pipeline('fill-mask')(t)", setup, ["pipeline"], course) == [
+    course = learner_code.aliases("from transformers import pipeline")
+    assert learner_code.read_code("def fill(t):\n    return pipeline('fill-mask')(t)", setup, ["pipeline"], course) == [
         ("delegation", "calls transformers.pipeline, which this exercise asks you to write yourself")
     ]
-    assert screen.read_code("def softmax(x):\n    return x\ny = softmax(1)", setup, ["softmax"], course) == []
-    assert screen.read_code("def f(pipeline):\n    return pipeline(1)", setup, ["pipeline"], course) == []
+    assert learner_code.read_code("def softmax(x):\n    return x\ny = softmax(1)", setup, ["softmax"], course) == []
+    assert learner_code.read_code("def f(pipeline):\n    return pipeline(1)", setup, ["pipeline"], course) == []
     # the grader drops from the course's imports what the learner's own cells define (their softmax is theirs)
-    assert screen.names_bound(["def softmax(x):\n    return x\nscale = 2", "y = 1", "not python("]) == {
+    assert learner_code.names_bound(["def softmax(x):\n    return x\nscale = 2", "y = 1", "not python("]) == {
         "softmax",
         "scale",
         "y",
@@ -149,10 +149,10 @@ def test_screen_reads_code_without_running_it():
     ],
 )
 def test_screen_leaves_honest_code_alone(code):
-    setup = screen.aliases(
+    setup = learner_code.aliases(
         "import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading"
     )
-    assert screen.read_code(code, setup, ["softmax", "log_softmax"]) == []
+    assert learner_code.read_code(code, setup, ["softmax", "log_softmax"]) == []
 
 
 @pytest.mark.parametrize(
@@ -171,10 +171,10 @@ def test_screen_leaves_honest_code_alone(code):
     ],
 )
 def test_screen_still_marks_what_a_person_should_see(code, kind):
-    setup = screen.aliases(
+    setup = learner_code.aliases(
         "import numpy as np\nimport torch\nimport torch.nn.functional as F\nfrom flowlib import grading"
     )
-    assert kind in {found for found, _ in screen.read_code(code, setup, ["softmax", "log_softmax"])}
+    assert kind in {found for found, _ in learner_code.read_code(code, setup, ["softmax", "log_softmax"])}
 
 
 def test_plain_data_never_trusts_a_learner_object():

@@ -3,8 +3,8 @@
     intake     bring submissions into submitted/ (`flowlib instructor collect`): from an LMS
                download (lms reads its names) or nbgrader's exchange (owned: whose files)
     submitted  find the submissions in submitted/: what is graded, what is refused and why
-    screen     rebuild the notebook to run from the course's source; read the learner's code
-               for delegation and tampering, without running it
+    screen     rebuild the notebook to run from the course's source, flag what the learner changed
+    learner_code   read the learner's code for delegation and tampering, without running it
     sandbox    a fresh, locked-down place for one submission's kernel (bubblewrap, setrlimit)
     execute    one sandboxed kernel over Jupyter's protocol: a cell, its status, the agent's answers
     run        every cell of the plan: the learner's and the course's in the kernel, each test

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flowlib.cells import HIDDEN_BLOCK, cell_role, cell_source, nbgrader_meta
-from flowlib.course.grader import screen
+from flowlib.course.grader import learner_code, screen
 from flowlib.course.grader.execute import KernelLost
 from flowlib.course.grader.report import Report
 from flowlib.course.grader.run import Tests, run_plan
@@ -91,16 +91,16 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
     flags = list(plan.flags)
     if extra_files:
         flags.append(screen.Flag("extra files", "", f"not copied into the sandbox: {', '.join(extra_files)}"))
-    setup = screen.aliases("\n".join(c.source for c in plan.cells if c.cell_id.endswith("_setup")))
+    setup = learner_code.aliases("\n".join(c.source for c in plan.cells if c.cell_id.endswith("_setup")))
     # what the course's cells import, less the names the learner's own cells define (theirs win)
-    imported = screen.aliases("\n".join(c.source for c in plan.cells if c.role == "course"))
-    for name in screen.names_bound(c.source for c in plan.cells if c.role in ("answer", "learner")):
+    imported = learner_code.aliases("\n".join(c.source for c in plan.cells if c.role == "course"))
+    for name in learner_code.names_bound(c.source for c in plan.cells if c.role in ("answer", "learner")):
         imported.pop(name, None)
     forbidden = lesson.forbidden()
     for index, cell in enumerate(plan.cells):
         if cell.role not in ("answer", "learner"):
             continue
-        for kind, detail in screen.read_code(cell.source, setup, []):
+        for kind, detail in learner_code.read_code(cell.source, setup, []):
             flags.append(screen.Flag(kind, cell.exercise or cell.cell_id, detail))
         # an answer is read against its own exercise's rule; a helper cell against every exercise after it
         coming = (
@@ -109,7 +109,7 @@ def _screen(lesson: Lesson, submitted: dict, extra_files: tuple[str, ...]) -> tu
             else list(dict.fromkeys(c.exercise for c in plan.cells[index:] if c.role == "answer"))
         )
         for exercise in coming:
-            for kind, detail in screen.read_code(cell.source, setup, forbidden.get(exercise, []), imported):
+            for kind, detail in learner_code.read_code(cell.source, setup, forbidden.get(exercise, []), imported):
                 if kind == "delegation":  # a suspicion: only the run's evidence costs points
                     flags.append(screen.Flag("possible delegation", exercise, detail))
     return plan, flags
