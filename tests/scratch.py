@@ -1,4 +1,5 @@
-"""A scratch course for grading tests: chosen lessons' solutions and config, released."""
+"""A scratch course for grading tests (chosen lessons' solutions and config, released), and
+notebook cells as nbgrader writes them."""
 
 import shutil
 from pathlib import Path
@@ -15,3 +16,21 @@ def scratch_course(root: Path, *lessons: str) -> Path:
     shutil.copy2(ROOT / "nbgrader_config.py", root)
     instructor.release(root, list(lessons))
     return root
+
+
+def nbgrader_cell(kind: str, source: str | list[str], **nbgrader: object) -> dict:
+    """A ``kind`` ("code" or "markdown") cell; given nbgrader flags (``grade_id=..., grade=True``),
+    their metadata as nbgrader's schema 3 writes it."""
+    cell: dict = {"cell_type": kind, "metadata": {}, "source": source, "id": str(nbgrader.get("grade_id", "x"))}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    if nbgrader:
+        cell["metadata"]["nbgrader"] = {
+            "schema_version": 3,
+            "solution": False,
+            "grade": False,
+            "locked": False,
+            "task": False,
+            **nbgrader,
+        }
+    return cell

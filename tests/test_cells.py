@@ -12,23 +12,9 @@ from nbgrader.utils import is_grade, is_solution
 from flowlib.cells import HIDDEN_BLOCK, HIDDEN_TESTS, NOT_ANSWERED, cell_role, cell_source, nbgrader_meta, undefined
 from flowlib.course.grader import testcell
 from flowlib.grading import score_notebook
+from tests.scratch import nbgrader_cell
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cell(kind: str, source: str | list[str], **nbgrader: object) -> dict:
-    cell = {"cell_type": kind, "metadata": {}, "source": source, "id": str(nbgrader.get("grade_id", "x"))}
-    if nbgrader:
-        cell["metadata"]["nbgrader"] = {
-            "schema_version": 3,
-            "solution": False,
-            "grade": False,
-            "locked": False,
-            **nbgrader,
-        }
-    if kind == "code":
-        cell.update(outputs=[], execution_count=None)
-    return cell
 
 
 def test_a_cells_source_is_one_string_whether_stored_as_lines_or_text():
@@ -43,13 +29,13 @@ def test_a_cell_without_readable_nbgrader_metadata_has_none(metadata):
 
 
 def test_each_role_from_the_cell_type_and_the_nbgrader_flags():
-    assert cell_role(_cell("code", "x = 1", grade_id="a", solution=True)) == "answer"
-    assert cell_role(_cell("code", "assert x", grade_id="t", grade=True, points=1)) == "test"
-    assert cell_role(_cell("code", "import numpy")) == "course"
-    assert cell_role(_cell("code", "y = 2", grade_id="l", locked=True)) == "course"
-    assert cell_role(_cell("markdown", "why?", grade_id="w", solution=True, grade=True, points=2)) == "manual"
-    assert cell_role(_cell("markdown", "# A lesson")) == "text"
-    assert nbgrader_meta(_cell("code", "", grade_id="t", grade=True, points=3))["points"] == 3
+    assert cell_role(nbgrader_cell("code", "x = 1", grade_id="a", solution=True)) == "answer"
+    assert cell_role(nbgrader_cell("code", "assert x", grade_id="t", grade=True, points=1)) == "test"
+    assert cell_role(nbgrader_cell("code", "import numpy")) == "course"
+    assert cell_role(nbgrader_cell("code", "y = 2", grade_id="l", locked=True)) == "course"
+    assert cell_role(nbgrader_cell("markdown", "why?", grade_id="w", solution=True, grade=True, points=2)) == "manual"
+    assert cell_role(nbgrader_cell("markdown", "# A lesson")) == "text"
+    assert nbgrader_meta(nbgrader_cell("code", "", grade_id="t", grade=True, points=3))["points"] == 3
 
 
 @pytest.mark.parametrize(
@@ -100,9 +86,9 @@ def test_the_learners_check_and_the_grader_say_the_same_words(tmp_path):
     notebook = nbformat.v4.new_notebook(
         cells=[
             nbformat.from_dict(
-                _cell("code", "def double(x):\n    raise NotImplementedError()", grade_id="ex", solution=True)
+                nbgrader_cell("code", "def double(x):\n    raise NotImplementedError()", grade_id="ex", solution=True)
             ),
-            nbformat.from_dict(_cell("code", test, grade_id="ex_test", grade=True, points=1)),
+            nbformat.from_dict(nbgrader_cell("code", test, grade_id="ex_test", grade=True, points=1)),
         ]
     )
     path = tmp_path / "lesson.ipynb"

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+
 import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
+from flowlib import explorer
+from flowlib.models import GPT, GPTConfig
+from flowlib.pretrained import encoder_from_hf_bert, load_minilm
+from flowlib.tokenizers import CharTokenizer
 
-import socket  # noqa: E402
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from flowlib import explorer  # noqa: E402
-from flowlib.models import GPT, GPTConfig  # noqa: E402
-from flowlib.pretrained import encoder_from_hf_bert, load_minilm  # noqa: E402
-from flowlib.tokenizers import CharTokenizer  # noqa: E402
+matplotlib.use("Agg")  # before any figure: the explorer draws off screen
 
 MINILM, CHAR_GPT = "MiniLM (all-MiniLM-L6-v2)", "char GPT (pydoc checkpoint)"
 SENTENCE = "The cat sat on the mat because it was warm."

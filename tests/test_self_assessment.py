@@ -14,9 +14,10 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-matplotlib.use("Agg")
+from flowlib.course import self_assessment as sa
+from tests.scratch import nbgrader_cell
 
-from flowlib.course import self_assessment as sa  # noqa: E402
+matplotlib.use("Agg")  # before any figure: the calibration plots draw off screen
 
 REPO = Path(__file__).resolve().parent.parent
 OBJECTIVES_FILE = REPO / "self_assessment" / "objectives.json"
@@ -91,34 +92,18 @@ def small(tmp_path, course, monkeypatch):
     return sa.load_objectives(path)
 
 
-def _cell(kind, source, **nbgrader):
-    cell = {"cell_type": kind, "metadata": {}, "source": source, "id": nbgrader.get("grade_id", "x")}
-    if kind == "code":
-        cell.update(outputs=[], execution_count=None)
-    if nbgrader:
-        cell["metadata"]["nbgrader"] = {
-            "schema_version": 3,
-            "solution": False,
-            "grade": False,
-            "locked": False,
-            "task": False,
-            **nbgrader,
-        }
-    return cell
-
-
 def write_lesson_notebook(path: Path, *, b_right: bool) -> Path:
     """01_alpha: exercise a (1 point), b (two tests: 1 + 2 points), c (1 point)."""
     cells = [
-        _cell("markdown", "# 01 Alpha\n## 2. Doing A"),
-        {**_cell("code", "import math"), "id": "01_setup"},
-        _cell("code", "def a():\n    return 1", grade_id="01_a", solution=True),
-        _cell("code", "assert a() == 2", grade_id="01_a_tests", grade=True, points=1),
-        _cell("code", "def b(x):\n    return " + ("2 * x" if b_right else "x"), grade_id="01_b", solution=True),
-        _cell("code", "assert b(0) == 0", grade_id="01_b_tests_zero", grade=True, points=1),
-        _cell("code", "assert b(2) == 4", grade_id="01_b_tests_two", grade=True, points=2),
-        _cell("code", "def c():\n    return 3", grade_id="01_c", solution=True),
-        _cell("code", "assert c() == 3", grade_id="01_c_tests", grade=True, points=1),
+        nbgrader_cell("markdown", "# 01 Alpha\n## 2. Doing A"),
+        {**nbgrader_cell("code", "import math"), "id": "01_setup"},
+        nbgrader_cell("code", "def a():\n    return 1", grade_id="01_a", solution=True),
+        nbgrader_cell("code", "assert a() == 2", grade_id="01_a_tests", grade=True, points=1),
+        nbgrader_cell("code", "def b(x):\n    return " + ("2 * x" if b_right else "x"), grade_id="01_b", solution=True),
+        nbgrader_cell("code", "assert b(0) == 0", grade_id="01_b_tests_zero", grade=True, points=1),
+        nbgrader_cell("code", "assert b(2) == 4", grade_id="01_b_tests_two", grade=True, points=2),
+        nbgrader_cell("code", "def c():\n    return 3", grade_id="01_c", solution=True),
+        nbgrader_cell("code", "assert c() == 3", grade_id="01_c_tests", grade=True, points=1),
     ]
     notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path.parent.mkdir(parents=True, exist_ok=True)
