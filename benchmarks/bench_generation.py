@@ -34,7 +34,7 @@ def step_times(model: GPT, prompt: torch.Tensor, n: int, use_cache: bool | str) 
     pre = model.register_forward_pre_hook(lambda *_: starts.append(clock()))
     post = model.register_forward_hook(lambda *_: times.append((clock() - starts[-1]) * 1e3))
     try:
-        model.generate(prompt, n, temperature=0, use_cache=use_cache)  # type: ignore[arg-type]
+        model.generate(prompt, n, temperature=0, use_cache=use_cache)
     finally:
         pre.remove(), post.remove()
     return times
@@ -56,7 +56,7 @@ def main() -> None:
         torch.manual_seed(0)
         model = GPT(
             GPTConfig(vocab_size=96, block_size=BLOCK, n_layers=4, n_heads=4, d_model=128, positions=positions)
-        ).eval()  # type: ignore[arg-type]
+        ).eval()
         prompt = torch.randint(0, 96, (1, 8))
         inside_n = BLOCK - prompt.size(1)  # steps whose text still fits the block
         modes: list[bool | str] = [False, True, "sliding"]

@@ -91,7 +91,7 @@ def lm_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1))
 
 
-def plain_stepper(model: nn.Module, steps: int, warmup: int):  # noqa: ANN201
+def plain_stepper(model: nn.Module, steps: int, warmup: int):
     params = list(model.parameters())
     groups = [
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": WEIGHT_DECAY},

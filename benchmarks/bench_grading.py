@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flowlib.cells import cell_role, cell_source  # noqa: E402
-from flowlib.course import instructor  # noqa: E402
+from flowlib.cells import cell_role, cell_source  # noqa: E402  (once the course folder is on the path)
+from flowlib.course import instructor  # noqa: E402  (once the course folder is on the path)
 
 VARIANTS = ("solution", "solution", "blank", "stub-values")
 

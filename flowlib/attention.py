@@ -155,8 +155,9 @@ class KVCache:
 
     def trim(self, keep: int) -> None:
         """Keep only the last ``keep`` positions (the oldest fall out of the window)."""
-        if self.k is not None and len(self) > keep:
-            self.k, self.v = self.k[..., len(self) - keep :, :], self.v[..., len(self) - keep :, :]  # type: ignore[index]
+        if self.k is not None and self.v is not None and len(self) > keep:
+            start = len(self) - keep
+            self.k, self.v = self.k[..., start:, :], self.v[..., start:, :]  # (batch, heads, keep, head_dim)
 
 
 class MultiHeadAttention(nn.Module):

@@ -250,7 +250,7 @@ def widgets_available() -> bool:
     if os.environ.get("FLOWLIB_NO_WIDGETS"):
         return False
     try:
-        import ipywidgets  # noqa: F401
+        import ipywidgets  # noqa: F401  (imported only to learn whether it is installed)
         from IPython import get_ipython
     except ImportError:
         return False

@@ -4,7 +4,7 @@ notebook cells as nbgrader writes them."""
 import shutil
 from pathlib import Path
 
-from flowlib.course import instructor
+from flowlib.course import instructor, layout
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,6 +15,16 @@ def scratch_course(root: Path, *lessons: str) -> Path:
         shutil.copytree(ROOT / "solutions" / lesson, root / "solutions" / lesson)
     shutil.copy2(ROOT / "nbgrader_config.py", root)
     instructor.release(root, list(lessons))
+    return root
+
+
+def released_course(root: Path) -> Path:
+    """``root`` holding the released notebooks, the config and an empty folder per lesson in
+    ``solutions/``: enough to import and find submissions, nothing to grade."""
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    for lesson in layout.lessons(ROOT):
+        (root / "solutions" / lesson).mkdir(parents=True)
     return root
 
 

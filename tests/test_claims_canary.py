@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "recipes"))
-import claims  # noqa: E402
+import claims  # noqa: E402  (found once recipes/ is on the path)
 
 TOY = """
 CLAIMS = {"00.positive": "the number is positive", "00.mostly_small": "most seeds give a number below a million"}

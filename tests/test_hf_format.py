@@ -15,10 +15,10 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from flowlib import hf_format  # noqa: E402
-from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM  # noqa: E402
-from flowlib.models import GPT, GPTConfig  # noqa: E402
-from flowlib.pretrained import course_model_path, load_char_gpt  # noqa: E402
+from flowlib import hf_format  # noqa: E402  (after importorskip)
+from flowlib.bert import BertConfig, BertEncoder, BertForMaskedLM  # noqa: E402  (after importorskip)
+from flowlib.models import GPT, GPTConfig  # noqa: E402  (after importorskip)
+from flowlib.pretrained import course_model_path, load_char_gpt  # noqa: E402  (after importorskip)
 
 TOL = 1e-5
 

@@ -7,7 +7,6 @@ Fixtures are copies of the released notebooks in notebooks/; nothing in the repo
 
 import json
 import os
-import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from flowlib.course.grader.submitted import (
     format_timestamp,
     parse_timestamp,
 )
+from tests.scratch import released_course
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = layout.lessons(ROOT)
@@ -47,13 +47,7 @@ def notebook(lesson: str, marker: str | None = None) -> bytes:
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    """A scratch course: the released notebooks, the config and (empty) lesson folders."""
-    root = tmp_path / "course"
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    for lesson in LESSONS:
-        (root / "solutions" / lesson).mkdir(parents=True)
-    return root
+    return released_course(tmp_path / "course")
 
 
 def put(

@@ -50,8 +50,11 @@ def test_encoder_decoder_matches_torch_transformer(norm_first: bool) -> None:
     assert torch.allclose(model.encoder(x, model.src_mask(src)), memory, atol=ATOL, rtol=0)
     expected = ref.decoder(y, memory, tgt_mask=~causal_mask(4), memory_key_padding_mask=src == 0)
     assert torch.allclose(model.decoder(y, memory, causal_mask(4), model.src_mask(src)), expected, atol=ATOL, rtol=0)
+
     # the whole model: flowlib embeddings + torch's stacks + flowlib head
-    embed = lambda e, ids: model.pos(e(ids) * math.sqrt(16))  # noqa: E731
+    def embed(e, ids):
+        return model.pos(e(ids) * math.sqrt(16))
+
     out = ref(
         embed(model.src_embed, src),
         embed(model.tgt_embed, tgt),

@@ -16,17 +16,24 @@ from pathlib import Path
 
 import pytest
 
+from flowlib.course import layout
 from flowlib.course.grader.intake import import_exchange
 from flowlib.course.grader.owned import expected_owner
 from flowlib.course.grader.summary import summary, write_csv
 from flowlib.course.grader.surface import spreadsheet_safe, without_outputs
-from tests.test_intake_and_submitted import LESSONS, T0, T1, A, course, notebook, submit  # noqa: F401 (course is a fixture)
+from tests.scratch import released_course
+from tests.test_intake_and_submitted import LESSONS, T0, T1, A, notebook, submit
 
 SCRIPT = "<script>alert('owned')</script>"
-COURSE_ID = "transformers-course"
+COURSE_ID = layout.COURSE_ID
 
 
-# --- item 4: CSV cells ------------------------------------------------------------------------
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    return released_course(tmp_path / "course")
+
+
+# --- CSV cells ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -83,7 +90,7 @@ def test_every_csv_the_grader_writes_is_safe_and_keeps_numbers_numeric(tmp_path)
             )
 
 
-# --- item 4: outputs typed into the submitted file --------------------------------------------
+# --- outputs typed into the submitted file ---------------------------------------------------
 
 
 def _typed_outputs(lesson: str) -> bytes:
@@ -194,7 +201,7 @@ def test_the_autograded_notebook_and_the_feedback_keep_no_typed_output(tmp_path,
     assert "'=HYPERLINK(1)" in (exported.parent / "grades_tests.csv").read_text()
 
 
-# --- item 5: the exchange importer trusts owners, not names -----------------------------------
+# --- the exchange importer trusts owners, not names ------------------------------------------
 
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another user needs root")
 
@@ -203,7 +210,7 @@ def _folder(exchange: Path, student: str, when=T0) -> Path:
     return submit(exchange, student, A, when, notebook(A, student))
 
 
-def test_a_notebook_that_is_a_symbolic_link_is_refused_and_the_others_imported(course, tmp_path):  # noqa: F811
+def test_a_notebook_that_is_a_symbolic_link_is_refused_and_the_others_imported(course, tmp_path):
     exchange = tmp_path / "exchange"
     linked = _folder(exchange, "mallory")
     (linked / f"{A}.ipynb").unlink()
@@ -216,7 +223,7 @@ def test_a_notebook_that_is_a_symbolic_link_is_refused_and_the_others_imported(c
     assert not (course / "submitted" / "mallory").exists()
 
 
-def test_a_submission_folder_that_is_a_link_is_refused_and_hides_no_older_one(course, tmp_path):  # noqa: F811
+def test_a_submission_folder_that_is_a_link_is_refused_and_hides_no_older_one(course, tmp_path):
     exchange = tmp_path / "exchange"
     real = _folder(exchange, "alice", T0)
     elsewhere = tmp_path / "elsewhere"
@@ -230,7 +237,7 @@ def test_a_submission_folder_that_is_a_link_is_refused_and_hides_no_older_one(co
     assert (course / "submitted" / "alice" / A / f"{A}.ipynb").read_bytes() == notebook(A, "alice")
 
 
-def test_a_linked_extra_file_is_refused_alone(course, tmp_path):  # noqa: F811
+def test_a_linked_extra_file_is_refused_alone(course, tmp_path):
     exchange = tmp_path / "exchange"
     folder = _folder(exchange, "alice")
     (folder / "data.txt").symlink_to("/etc/hostname")
@@ -244,7 +251,7 @@ def test_a_linked_extra_file_is_refused_alone(course, tmp_path):  # noqa: F811
     assert not (stored / "data.txt").exists() and (stored / "sub" / "ok.txt").read_text() == "mine"
 
 
-def test_without_such_a_unix_user_the_files_must_be_the_folders_owners_and_a_note_says_so(course, tmp_path):  # noqa: F811
+def test_without_such_a_unix_user_the_files_must_be_the_folders_owners_and_a_note_says_so(course, tmp_path):
     exchange = tmp_path / "exchange"
     _folder(exchange, "alice")
     uid, note = expected_owner(next((exchange / COURSE_ID / "inbound").iterdir()), ("alice",))
@@ -254,7 +261,7 @@ def test_without_such_a_unix_user_the_files_must_be_the_folders_owners_and_a_not
 
 
 @as_root
-def test_files_not_owned_by_the_learner_the_folder_names_are_refused(course, tmp_path):  # noqa: F811
+def test_files_not_owned_by_the_learner_the_folder_names_are_refused(course, tmp_path):
     nobody = pwd.getpwnam("nobody").pw_uid
     exchange = tmp_path / "exchange"
     forged = _folder(exchange, "nobody", T1)  # made by root, in the name of the Unix user nobody
@@ -275,7 +282,7 @@ def test_files_not_owned_by_the_learner_the_folder_names_are_refused(course, tmp
 
 
 @as_root
-def test_a_notebook_given_to_someone_else_inside_the_learners_folder_is_refused(course, tmp_path):  # noqa: F811
+def test_a_notebook_given_to_someone_else_inside_the_learners_folder_is_refused(course, tmp_path):
     nobody = pwd.getpwnam("nobody").pw_uid
     folder = _folder(tmp_path / "exchange", "nobody")
     for path in [folder, *folder.rglob("*")]:
