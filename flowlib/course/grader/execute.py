@@ -13,10 +13,10 @@ run again, so the questions that do not depend on the failed cell are still grad
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import queue
+import re
 import secrets
 import signal
 import subprocess
@@ -30,6 +30,7 @@ from flowlib.course.grader.remote import RECORD_MIME
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 
 MAX_RESTARTS = 3
+HEX_REPR = re.compile(r"'(?:[0-9a-f]{2})*'")
 
 
 @dataclass
@@ -220,8 +221,12 @@ class Kernel:
 
     def evaluate(self, code: str, expression: str, timeout: float = 10.0) -> Any:
         """Run grader code silently (no history, no events) and return ``expression``'s value
-        (a JSON string it produced), or raise :class:`KernelLost`."""
-        msg_id = self._send(code, silent=True, user_expressions={"value": expression})
+        (a JSON string it produced), or raise :class:`KernelLost`.
+
+        The value comes back as hex digits, read without parsing Python: CPython 3.11's parser
+        keeps its recursion count per process (gh-106905), and a parse here, beside another
+        grading thread's, could fail with SystemError."""
+        msg_id = self._send(code, silent=True, user_expressions={"value": f"({expression}).encode().hex()"})
         client = self._connected()
         stop_at = time.monotonic() + timeout
         while time.monotonic() < stop_at:
@@ -236,5 +241,8 @@ class Kernel:
             value = answer["content"].get("user_expressions", {}).get("value", {})
             if value.get("status") != "ok":
                 raise KernelLost(f"grader code failed in the kernel: {value.get('ename')}: {value.get('evalue')}")
-            return json.loads(ast.literal_eval(value["data"]["text/plain"]))
+            shown = value["data"]["text/plain"]  # the hex string's repr: '7b22...'
+            if not HEX_REPR.fullmatch(shown):
+                raise KernelLost(f"the kernel answered the grader with {shown[:80]!r}, not hex digits")
+            return json.loads(bytes.fromhex(shown[1:-1]).decode())
         raise KernelLost("the kernel did not answer the grader")

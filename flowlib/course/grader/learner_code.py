@@ -56,7 +56,8 @@ LYING = set(
 def _parse(code: str) -> ast.Module:
     """``code`` (IPython's magics rewritten) as a tree. CPython 3.11 keeps ``ast.parse``'s recursion
     count per process, not per thread (gh-106905): two grading threads parsing at once raise
-    SystemError. So every parse of the grader takes the lock its test cells run under."""
+    SystemError. So every parse of the grader takes the lock its test cells run under (and
+    ``Kernel.evaluate`` reads its answers without parsing)."""
     from flowlib.course.grader.testcell import ONE_AT_A_TIME  # the grader's one lock for parsing
 
     with ONE_AT_A_TIME:
