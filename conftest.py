@@ -28,7 +28,25 @@ LONGEST_FIRST = (
     "notebooks/01_why_transformers/",
     "notebooks/05_variants_bert_gpt_t5/",
 )
+# Files that share one expensive fixture made once per process: each runs on the worker of the
+# first, so the fixture is made once (tests/submissions.graded_course grades every fixture
+# submission of lesson 02 in the sandbox, about 15 minutes of one worker).
+SAME_WORKER = {"tests/test_adversarial.py": "tests/test_trusted_grading.py"}
 _seconds: dict[str, float] = defaultdict(float)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with the files of :data:`SAME_WORKER` scheduled as one."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtures(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+
+    return SharedFixtures(config, log)
 
 
 def pytest_configure(config):
