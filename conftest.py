@@ -16,6 +16,8 @@ import os
 import sys
 from collections import defaultdict
 
+import pytest
+
 BUDGET_S = 60.0
 # Files that take minutes, longest first (measured in `make test`'s --durations table).
 LONGEST_FIRST = (
@@ -35,6 +37,7 @@ SAME_WORKER = {"tests/test_adversarial.py": "tests/test_trusted_grading.py"}
 _seconds: dict[str, float] = defaultdict(float)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: without xdist (-p no:xdist) there is nothing to schedule
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile``, with the files of :data:`SAME_WORKER` scheduled as one."""
     if config.getoption("dist") != "loadfile":
