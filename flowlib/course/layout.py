@@ -37,8 +37,10 @@ GRADEBOOK = "gradebook.db"  # nbgrader's gradebook, in the instructor's course f
 def environment_path() -> str:
     """``PATH`` with this Python environment's bin folder first: nbgrader starts ``alembic`` (and
     the course ``jupyter``) by name, and a command started as ``.venv/bin/flowlib`` or from cron
-    has no activated environment on its ``PATH``."""
-    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    has no activated environment on its ``PATH``. Already there: ``PATH`` as it is (a grader that
+    opens the gradebook once per submission never grows it)."""
+    environment, path = str(Path(sys.executable).parent), os.environ.get("PATH", "")
+    return path if path.split(os.pathsep)[:1] == [environment] else os.pathsep.join([environment, path])
 
 
 class CourseError(RuntimeError):
