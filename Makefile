@@ -125,9 +125,10 @@ claims: export HF_HUB_OFFLINE := 1
 claims: $(STAMP)
 	$(BIN)/python recipes/claims.py $(ARGS)
 
-## bench-grading: submissions per minute with 1 and N jobs, overhead per submission
+## bench-grading: per lesson: seconds per submission in full and sliced, submissions per minute with
+## 1 and N jobs, overhead per submission (ARGS="--lesson 02_self_attention" for one lesson)
 bench-grading: $(STAMP)
-	$(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_grading.py $(ARGS)
 
 ## clean-venv: remove .venv (the next make builds it again)
 clean-venv:

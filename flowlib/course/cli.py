@@ -89,7 +89,13 @@ def _instructor(args: argparse.Namespace) -> int:
         return 0 if report.ok else 3
     elif args.step == "autograde":
         run = instructor.autograde(
-            root, args.lessons, args.student, jobs=args.jobs, scheduler=args.scheduler, force=args.force
+            root,
+            args.lessons,
+            args.student,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            force=args.force,
+            full=args.full,
         )
         graded = sum(r.status == "graded" for r in run.reports)
         print(f"graded {graded} submission(s); {len(run.reports) - graded} failed; {len(run.refused)} refused")
@@ -135,6 +141,12 @@ def _instructor_options() -> argparse.ArgumentParser:
         "--jobs", type=int, help="`autograde` this many submissions at once (default: the number of cores)"
     )
     teach.add_argument("--scheduler", help="`autograde` on the Dask cluster at this address (e.g. tcp://10.0.0.5:8786)")
+    teach.add_argument(
+        "--full",
+        action="store_true",
+        help="`autograde` running every cell of each lesson, not only those its graded cells need "
+        "(with --force: regrade what was graded sliced)",
+    )
     teach.set_defaults(run=_instructor)
     return teach
 

@@ -125,18 +125,26 @@ def autograde(
     jobs: int | None = None,
     scheduler: str | None = None,
     force: bool = False,
+    full: bool = False,
 ):
     """Grade every submission (or those of the named lessons / students) in the sandbox,
     into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.course.grader`):
     ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
-    is skipped unless ``force``."""
+    is skipped unless ``force``; ``full``: every cell runs (see :mod:`~flowlib.course.grader.slicing`)."""
     from flowlib.course.grader import autograde as engine  # heavy imports only when grading
 
     known = _lessons(root)
     chosen = _pick(known, only, "lesson")
     try:
         return engine.autograde(
-            root, known, only=chosen if only else None, students=students, jobs=jobs, scheduler=scheduler, force=force
+            root,
+            known,
+            only=chosen if only else None,
+            students=students,
+            jobs=jobs,
+            scheduler=scheduler,
+            force=force,
+            full=full,
         )
     except ValueError as error:  # an unknown student or lesson: the message lists what exists
         raise InstructorError(str(error)) from error

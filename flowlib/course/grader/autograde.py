@@ -135,6 +135,7 @@ def autograde(
     jobs: int | None = None,
     scheduler: str | None = None,
     force: bool = False,
+    full: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> Run:
     """Grade every submission (or those of ``only`` lessons / ``students``) into the gradebook.
@@ -143,6 +144,7 @@ def autograde(
     of its own, or on the Dask cluster at ``scheduler``; this process alone writes the
     gradebook, as each job finishes. A submission graded already (the same file, the same
     lesson and grader) is skipped unless ``force``: an interrupted run resumes where it stopped.
+    ``full``: every cell of the lesson runs, not only those its graded cells need.
     """
     found, refused = find_submissions(root, lessons, students, only)
     run = Run(refused=list(refused))
@@ -182,6 +184,7 @@ def autograde(
             submission.extra_files,
             slot=len(work) % jobs,
             threads=1 if jobs > 1 else None,
+            sliced=not full,
         )
         work.append(job)
         where[id(job)] = submission

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flowlib.cells import HIDDEN_BLOCK, cell_role, cell_source, nbgrader_meta
-from flowlib.course.grader import learner_code, screen
+from flowlib.course.grader import learner_code, screen, slicing
 from flowlib.course.grader.execute import KernelLost
 from flowlib.course.grader.report import Report
-from flowlib.course.grader.run import Tests, run_plan
+from flowlib.course.grader.run import Execution, Tests, run_plan
 from flowlib.course.grader.sandbox import Limits, Sandbox, course_paths
 from flowlib.course.grader.testcell import setup_namespace
 from flowlib.course.grader.verdicts import decide_cell, unreadable, verdicts, written
@@ -52,6 +52,14 @@ class Lesson:
             if cell_role(c) == "answer" and c.get("metadata", {}).get("flowlib", {}).get("forbidden")
         }
 
+    def graded_run_marks(self) -> dict[str, str]:
+        """``{cell id: "always" | "never"}``: the course cells an instructor marked (see slicing)."""
+        return {
+            str(c.get("id")): str(c["metadata"]["flowlib"]["graded_run"])
+            for c in self.source["cells"]
+            if c.get("metadata", {}).get("flowlib", {}).get("graded_run")
+        }
+
     def tests(self) -> Tests:
         """What its test cells run with in the grader's process: the setup's names, the rules.
         Raises :class:`SolutionFails` when the setup cell does not run here."""
@@ -79,6 +87,7 @@ class Job:
     extra_files: tuple[str, ...] = ()
     slot: int = 0  # which sandbox user (parallel jobs on one machine get different ones)
     threads: int | None = None
+    sliced: bool = True  # run only the cells the graded cells need (False: every cell)
 
 
 class SolutionFails(RuntimeError):
@@ -139,15 +148,19 @@ def grade(job: Job) -> Report:
     except (UnicodeDecodeError, ValueError) as error:
         return _not_graded(report, lesson, f"the notebook is not a readable .ipynb file ({error})")
     plan, flags = _screen(lesson, submitted, job.extra_files)
-    with Sandbox(lesson.name, job.notebook, lesson.limits, slot=job.slot, threads=job.threads) as sandbox:
-        report.protections = [asdict(p) for p in sandbox.protections]
-        flags += [screen.Flag("protection off", p.name, p.detail) for p in sandbox.protections if not p.on]
-        try:
-            executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
-        except KernelLost as error:  # not graded: a later run grades it again
-            return _not_graded(report, lesson, f"the grader could not start a kernel: {error}")
+    tests = lesson.tests()
+    ran, report.mode = slicing.choose(plan, tests.namespace, lesson.graded_run_marks(), job.sliced)
+    try:
+        executed = _execute(job, ran, tests, report)
+        doubt = slicing.doubtful(plan, ran, executed.runs) if ran is not plan else ""
+        if doubt:  # a full run grades it: slicing never decides a grade it is not sure of
+            ran, report.mode = plan, f"full: the sliced run was not conclusive ({doubt})"
+            executed = _execute(job, plan, tests, report)
+    except KernelLost as error:  # not graded: a later run grades it again
+        return _not_graded(report, lesson, f"the grader could not start a kernel: {error}")
+    flags += [screen.Flag("protection off", p["name"], p["detail"]) for p in report.protections if not p["on"]]
     flags += executed.flags
-    found = verdicts(plan.cells, executed.runs, flags, lesson.hidden_text())
+    found = verdicts(ran.cells, executed.runs, flags, lesson.hidden_text())
     report.seconds = round(executed.seconds, 2)
     report.verdicts = [asdict(v) for v in found]
     report.flags = [asdict(f) for f in dict.fromkeys(flags)]
@@ -156,27 +169,44 @@ def grade(job: Job) -> Report:
     return report
 
 
+def _execute(job: Job, plan: screen.Plan, tests: Tests, report: Report) -> Execution:
+    """Run ``plan`` in a sandbox of its own, the protections it had noted in ``report``."""
+    lesson = job.lesson
+    with Sandbox(lesson.name, job.notebook, lesson.limits, slot=job.slot, threads=job.threads) as sandbox:
+        report.protections = [asdict(p) for p in sandbox.protections]
+        return run_plan(plan, sandbox, lesson.limits, tests)
+
+
 def reference(lesson: Lesson) -> None:
-    """Grade the solution in the sandbox, as a learner's submission is graded.
+    """Grade the solution in the sandbox, as a learner's submission is graded: in full, and sliced.
 
     Raises :class:`SolutionFails` naming each test cell the solution fails, any other cell that
-    does not run cleanly (a claim that no longer holds, a cell past its time limit), and any
-    flag the run raised (a bug of the lesson or of the grader, never the learner's).
+    does not run cleanly (a claim that no longer holds, a cell past its time limit), any flag
+    the run raised (a bug of the lesson or of the grader, never the learner's), and any test
+    cell whose verdict a sliced run changes (a cell the slice misses: mark it ``"always"``).
     """
-    notebook = json.dumps(lesson.source).encode()
-    plan = screen.plan(lesson.source, lesson.released, lesson.source)
-    with Sandbox(lesson.name, notebook, lesson.limits) as sandbox:
-        executed = run_plan(plan, sandbox, lesson.limits, lesson.tests())
-    problems = [
-        f"{c.grade_id}: {decide_cell(r)}"
-        for c, r in zip(plan.cells, executed.runs, strict=True)
-        if c.role == "test" and decide_cell(r)
-    ]
+    job = Job("reference", lesson, json.dumps(lesson.source).encode())
+    plan, tests = screen.plan(lesson.source, lesson.released, lesson.source), lesson.tests()
+    executed = _execute(job, plan, tests, Report("reference", lesson.name))
+    problems = [f"{grade_id}: {why}" for grade_id, why in _test_verdicts(plan, executed) if why]
     problems += [
         f"cell {c.cell_id}: {r.status}: {r.error}"
         for c, r in zip(plan.cells, executed.runs, strict=True)
         if c.role != "test" and r.status != "ok"
     ]
     problems += [f"{f.cell}: {f.kind}: {f.detail}" for f in executed.flags]
+    cut = slicing.slice_plan(plan, tests.namespace, lesson.graded_run_marks())
+    sliced = dict(_test_verdicts(cut, _execute(job, cut, tests, Report("reference", lesson.name))))
+    problems += [
+        f"{grade_id}: graded sliced it gives {sliced.get(grade_id)!r}, in full {full!r} "
+        '(mark the cell it needs "graded_run": "always")'
+        for grade_id, full in _test_verdicts(plan, executed)
+        if sliced.get(grade_id) != full
+    ]
     if problems:
         raise SolutionFails(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))
+
+
+def _test_verdicts(plan: screen.Plan, executed: Execution) -> list[tuple[str, str]]:
+    """``(grade id, '' or why it failed)`` of each test cell of a run."""
+    return [(c.grade_id, decide_cell(r)) for c, r in zip(plan.cells, executed.runs, strict=True) if c.role == "test"]

@@ -38,6 +38,7 @@ class Report:
     sha256: str = ""
     graded_at: str = ""
     seconds: float = 0.0
+    mode: str = ""  # which cells ran: "sliced: ran 9 of 31 cells", or "full: " and why
     protections: list[dict[str, Any]] = field(default_factory=list)
     flags: list[dict[str, str]] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # test cells: grade_id, points, max_points, message
