@@ -1,10 +1,11 @@
 """The grading round trip, run with nbgrader itself in a scratch copy of the course.
 
 1. Releasing ``solutions/`` reproduces the committed ``notebooks/`` byte for byte.
-2. Autograding the solutions as a submission gives full marks on every autograded cell, and
-   every cell of every solution runs cleanly in the sandbox (the grader's reference run refuses
-   a solution with a failing cell: a claim that no longer holds, a cell past its limit). This is
-   where the solution notebooks are executed; nbval executes the student notebooks.
+2. Autograding the solutions as a submission (sliced) gives full marks on every autograded
+   cell, and every cell of every solution runs cleanly in the sandbox (the grader's reference
+   run, in full, refuses a solution with a failing cell: a claim that no longer holds, a cell
+   past its limit; and one whose verdicts a sliced run changes). This is where the solution
+   notebooks are executed; nbval executes the student notebooks.
 3. Unanswered exercises earn nothing: in this process for every lesson (each answer replaced by
    its released stub, every visible and hidden test run), and through the whole grader for the
    unanswered releases of BLANK_GRADED.
@@ -123,9 +124,12 @@ def test_every_solution_runs_cleanly_in_the_sandbox(graded, lesson, record_prope
     root, run = graded
     refused = [r.reason for r in run.refused if r.lesson == lesson]
     assert not refused, f"the grader refused to grade {lesson}: {refused}"
-    report = json.loads((root / "reports" / lesson / "reference.json").read_text())
-    # the solution's time, top to bottom, in the sandbox (conftest.py prints it with nbval's times)
-    record_property("notebook_seconds", {f"solutions/{lesson}/{lesson}.ipynb (graded run)": report["seconds"]})
+    (checked,) = (root / layout.STATE / "grader").glob(f"{lesson}-*.json")
+    # the solution's time, every cell top to bottom, in the sandbox (conftest.py prints it with nbval's times)
+    seconds = json.loads(checked.read_text())["seconds"]
+    record_property("notebook_seconds", {f"solutions/{lesson}/{lesson}.ipynb (reference run, in full)": seconds})
+    sliced = json.loads((root / "reports" / lesson / "reference.json").read_text())
+    assert sliced["mode"].startswith("sliced"), f"the solution of {lesson} was not graded sliced: {sliced['mode']}"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

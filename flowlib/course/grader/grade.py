@@ -177,8 +177,9 @@ def _execute(job: Job, plan: screen.Plan, tests: Tests, report: Report) -> Execu
         return run_plan(plan, sandbox, lesson.limits, tests)
 
 
-def reference(lesson: Lesson) -> None:
-    """Grade the solution in the sandbox, as a learner's submission is graded: in full, and sliced.
+def reference(lesson: Lesson) -> float:
+    """Grade the solution in the sandbox, as a learner's submission is graded: in full, and sliced;
+    the seconds of the full run.
 
     Raises :class:`SolutionFails` naming each test cell the solution fails, any other cell that
     does not run cleanly (a claim that no longer holds, a cell past its time limit), any flag
@@ -205,6 +206,7 @@ def reference(lesson: Lesson) -> None:
     ]
     if problems:
         raise SolutionFails(f"the solution of {lesson.name} does not grade cleanly: " + "; ".join(problems))
+    return executed.seconds
 
 
 def _test_verdicts(plan: screen.Plan, executed: Execution) -> list[tuple[str, str]]:
