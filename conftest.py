@@ -24,6 +24,7 @@ LONGEST_FIRST = (
     "tests/test_grading_roundtrip.py",
     "tests/test_trusted_grading.py",
     "tests/test_class_grading.py",
+    "tests/test_slicing.py",
     "tests/test_browser.py",
     "tests/test_site.py",
     "notebooks/12_fine_tuning/",

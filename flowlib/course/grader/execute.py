@@ -83,8 +83,7 @@ class Kernel:
             try:
                 while True:
                     if self.client.get_shell_msg(timeout=0.5)["msg_type"] == "kernel_info_reply":
-                        self._drain()
-                        return
+                        return  # start-up's IOPub messages are left unread: each run reads only its own
             except queue.Empty:
                 continue
         code = self.process.poll() if self.process is not None else None
@@ -97,15 +96,6 @@ class Kernel:
         """The started kernel's client (:meth:`start` made it; :meth:`stop` drops it)."""
         assert self.client is not None
         return self.client
-
-    def _drain(self) -> None:
-        """Forget IOPub messages of start-up (status of the info requests)."""
-        client = self._connected()
-        while True:
-            try:
-                client.get_iopub_msg(timeout=0.2)
-            except queue.Empty:
-                return
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
