@@ -48,6 +48,8 @@ def test_reads_binds_and_changes_follow_python_scopes():
     assert {"np", "x", "f"} <= use.binds
     assert {"model", "z", "w"} <= use.changes and not {"y", "float"} & use.changes
     assert "f" in use.kills and "x" not in use.kills  # x is read (inside f) after it is bound
+    assert use.dynamic  # a magic may reach anything (IPython's get_ipython())
+    assert not slicing.uses("for _ in range(3):\n    total = _").dynamic  # a loop's throwaway name is its own
 
 
 @pytest.mark.parametrize(

@@ -81,11 +81,11 @@ def uses(code: str) -> Uses:
     reads, binds = _globals(table)
     changes: set[str] = set()
     imports: set[str] = set()
-    opaque = dynamic = False
+    # a name read but not bound here (`for _ in ...: total = _` reads its own `_`)
+    dynamic = any(name in DYNAMIC_NAMES or HISTORY.fullmatch(name) for name in reads - binds)
+    opaque = False
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            dynamic |= node.id in DYNAMIC_NAMES or bool(HISTORY.fullmatch(node.id))
-        elif isinstance(node, ast.Attribute):
+        if isinstance(node, ast.Attribute):
             dynamic |= node.attr in DYNAMIC_ATTRIBUTES
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             opaque |= any(alias.name == "*" for alias in node.names)
