@@ -113,6 +113,7 @@ def test_a_deleted_cell_the_course_changed_stays_deleted_and_the_report_shows_it
     assert report.updated_cells == 0, "a deleted cell is not 'a cell you had not touched'"
     shown = "\n".join(report.lines())
     assert f"{LESSON}, cell bpe-text:" in shown and f"| {new_text}" in shown, shown
+    assert f"| {new_text}" in (learner / report.saved).read_text(), "the report is kept for later"
     _assert_kept(mine, after)
 
 

@@ -15,7 +15,9 @@ shipped them*; comparing the learner's folder with it tells their edits from the
 * any other course file: replaced if untouched, kept if the learner changed it (the course's
   version beside it, under ``.flowlib/update/``, and the report names it);
 * the learner's own files, ratings (``.flowlib/``) and checkpoints are never touched; every
-  notebook is written whole to a new file that then replaces the old one.
+  notebook is written whole to a new file that then replaces the old one;
+* the report is printed, and kept in ``.flowlib/update/<time>/report.txt`` when it holds
+  something to act on (kept edits, deleted cells the course changed, files that got no update).
 
 The new version comes from a folder (an unpacked download, a fresh clone) or, by default, from
 the git remote the edition was cloned from (``git fetch``; the branch then points at the new
@@ -63,6 +65,7 @@ class UpdateReport:
     notes: list[str] = field(default_factory=list)  # files that got no update or came back, and why
     new_cells: int = 0
     updated_cells: int = 0
+    saved: str = ""  # where this report is kept, when it has something to read later
 
     def lines(self) -> list[str]:
         out = [f"updated to course version {self.version}"]
@@ -88,6 +91,8 @@ class UpdateReport:
         out.extend(self.notes)
         if self.merged:
             out.append(RELOAD)
+        if self.saved:
+            out.append(f"(this report is kept in {self.saved})")
         return out
 
 
@@ -222,6 +227,11 @@ def apply(folder: Path, source: Path) -> UpdateReport:
             for copied in copies.get(path, [])
         )
     shutil.copy2(source / MANIFEST, folder / MANIFEST)
+    if report.kept or report.deleted or report.notes:  # something to read later too
+        saved = folder / KEPT / stamp / "report.txt"
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        report.saved = saved.relative_to(folder).as_posix()
+        saved.write_text("\n".join(report.lines()) + "\n", encoding="utf-8")
     return report
 
 
