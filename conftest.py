@@ -27,6 +27,7 @@ LONGEST_FIRST = (
     "tests/test_slicing.py",
     "tests/test_browser.py",
     "tests/test_site.py",
+    "tests/test_browser_learner.py",
     "notebooks/12_fine_tuning/",
     "notebooks/01_why_transformers/",
     "notebooks/05_variants_bert_gpt_t5/",

@@ -108,3 +108,21 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 120, e
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
+
+
+def nbgrader_instructor_ui(driver) -> list[str]:
+    """What of nbgrader's instructor tools JupyterLab shows: its Nbgrader menu, the Create
+    Assignment side panel, Formgrader, the course and assignment lists."""
+    return driver.execute_script(
+        """
+        const found = [];
+        for (const item of document.querySelectorAll('.lm-MenuBar-item'))
+            if (/nbgrader/i.test(item.textContent)) found.push('menu: ' + item.textContent.trim());
+        for (const tab of document.querySelectorAll('.lm-TabBar-tab'))
+            if (/create assignment|formgrader|nbgrader/i.test(tab.textContent + ' ' + (tab.title || '')))
+                found.push('tab: ' + (tab.title || tab.textContent).trim());
+        for (const widget of document.querySelectorAll(
+            '#nbgrader-create_assignemnt, .nbgrader-CreateAssignmentWidget, #formgrader, .nbgrader-mainarea-widget'))
+            found.push('panel: #' + widget.id);
+        return found;"""
+    )

@@ -1,4 +1,7 @@
-"""The course as a learner meets it: JupyterLab in a real (headless) browser.
+"""The course in the instructor's repository: JupyterLab in a real (headless) browser.
+
+The instructor's view (nbgrader's tools are there, and the first minute checks that they are);
+the learner's own, the student edition with none of them, is driven by tests/test_browser_learner.py.
 
 Starts the command `make lab` runs (``flowlib lab``: ``lab_command``, ``lab_env``) on a scratch copy of the
 course, on a free loopback port with a random token, with empty JupyterLab user settings and
@@ -37,7 +40,15 @@ import pytest
 from flowlib.course import validation
 from flowlib.course.cli import lab_command, lab_env
 from flowlib.course.self_assessment import load_objectives
-from tests.browser_helpers import artifact, console_errors, free_port, require_chromium, start_chromium, wait_for
+from tests.browser_helpers import (
+    artifact,
+    console_errors,
+    free_port,
+    nbgrader_instructor_ui,
+    require_chromium,
+    start_chromium,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = ["00_getting_started", "02_self_attention"]
@@ -425,9 +436,10 @@ def run_cells(driver, lesson: Lesson, first: int, count: int) -> None:
     wait_for(done, f"{lesson.id}: cells {first}..{first + count - 1} to run")
 
 
-def validate(driver, lesson: Lesson) -> tuple[str, str, dict[str, tuple[str, str]], str]:
+def validate(driver, lesson: Lesson, shot: str = "") -> tuple[str, str, dict[str, tuple[str, str]], str]:
     """Press the course's Validate; return the result's kind (passed/failed/error), its text, its
-    table ``{exercise: (points, message)}`` and the total it shows."""
+    table ``{exercise: (points, message)}`` and the total it shows. The dialog's screenshot goes
+    to ``build/browser/`` as ``shot`` (default ``<lesson>_validate.png``)."""
     button = wait_for(
         lambda: _js(driver, "return panel.querySelector('.flowlib-validate-button');"),
         "the course's Validate button in the notebook toolbar",
@@ -441,7 +453,7 @@ def validate(driver, lesson: Lesson) -> tuple[str, str, dict[str, tuple[str, str
     )
     time.sleep(0.3)  # the dialog's opening transition
     driver.execute_script("return document.querySelector('.jp-Dialog-content');").screenshot(
-        str(artifact(f"{lesson.id}_validate.png"))
+        str(artifact(shot or f"{lesson.id}_validate.png"))
     )
     kind = next(
         (k.rsplit("-", 1)[1] for k in result.get_attribute("class").split() if k.startswith("flowlib-validation-")), ""
@@ -544,6 +556,8 @@ def test_the_first_minute(lab, browser):
     assert news["fetchNews"]["default"] == "false", f"JupyterLab would ask about news: {news['fetchNews']}"
     browser.save_screenshot(str(artifact("first_minute.png")))
     _assert_console_clean(browser, "on JupyterLab's start")
+    # the instructor's JupyterLab has nbgrader's tools (the learner's edition has none: test_browser_learner.py)
+    assert nbgrader_instructor_ui(browser), "the instructor's JupyterLab shows none of nbgrader's tools"
 
 
 @pytest.mark.parametrize("lesson_id", LESSONS)
