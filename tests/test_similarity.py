@@ -5,13 +5,15 @@ measured by benchmarks/bench_similarity.py."""
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from flowlib.cells import cell_role, nbgrader_meta
+from flowlib.cells import cell_role, cell_source, nbgrader_meta
 from flowlib.course import cli, instructor, layout
 from flowlib.course.grader import similarity as sim
 from flowlib.course.grader.fingerprint import fingerprint, similarity
@@ -147,3 +149,95 @@ def test_the_command_writes_the_report(tmp_path: Path, monkeypatch: pytest.Monke
     assert cli.main(["instructor", "similarity", LESSON]) == 0
     assert f"similarity report: {root / 'reports' / 'similarity' / LESSON}.html" in capsys.readouterr().out
     assert "No pair is above" in (root / "reports" / "similarity" / f"{LESSON}.html").read_text()
+
+
+def test_every_graded_fixture_of_lesson_02_is_read_without_stopping_the_report(tmp_path: Path) -> None:
+    """The notebooks the grader's own tests hand in (tests/submissions.py: tampering, duplicated and
+    deleted cells, floods, cells without ids...) all go through the report."""
+    from tests.submissions import LESSON as LESSON_02
+    from tests.submissions import every_fixture, student
+
+    shutil.copy(REPO / layout.CONFIG, tmp_path / layout.CONFIG)
+    for where in (layout.SOURCE, layout.RELEASED):
+        shutil.copytree(REPO / where / LESSON_02, tmp_path / where / LESSON_02)
+    released = json.loads(layout.notebook(tmp_path, LESSON_02).read_text())
+    fixtures = every_fixture()
+    for fixture in fixtures:
+        folder = tmp_path / "submitted" / student(fixture) / LESSON_02
+        folder.mkdir(parents=True)
+        (folder / f"{LESSON_02}.ipynb").write_text(json.dumps(fixture.notebook(released)))
+    result = sim.lesson_similarity(tmp_path, LESSON_02)
+    softmax = next(e for e in result.exercises if e.grade_id == "02_softmax")
+    assert softmax.answers > len(fixtures) // 2 and not result.notes
+    assert instructor.similarity(tmp_path, [LESSON_02])[0].is_file()
+
+
+def _defined(grade_id: str, code: str) -> Callable:
+    """The exercise's function as ``code`` (an answer cell) defines it, run with the names the
+    lessons' setup cells import."""
+    import math
+    from collections import Counter
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    names: dict = {"torch": torch, "np": np, "math": math, "F": F, "Counter": Counter}
+    exec(code, names)  # the course's own files: the benchmark's cases and the solutions
+    return names[_STUBS[grade_id].name]
+
+
+def _same(expected: object, got: object) -> bool:
+    import torch
+
+    if isinstance(expected, tuple | list) and expected and not isinstance(expected[0], str):
+        return len(expected) == len(got) and all(_same(e, g) for e, g in zip(expected, got, strict=True))
+    if isinstance(expected, torch.Tensor):
+        return torch.allclose(expected.double(), torch.as_tensor(got).double(), atol=1e-5)
+    if isinstance(expected, float):
+        return abs(expected - float(got)) < 1e-9
+    return expected == got
+
+
+_STUBS: dict[str, ast.FunctionDef] = {}
+
+
+def test_the_benchmarks_honest_cases_are_right_answers() -> None:
+    """benchmarks/similarity_cases holds honest *and right* answers: each gives the solution's
+    results (sampling and masking exactly, from generators seeded alike)."""
+    import torch
+
+    torch.manual_seed(0)
+    words = {("l", "o", "w"): 5, ("l", "o", "w", "e", "r"): 2, ("n", "e", "w"): 6, ("a", "a", "a"): 3}
+    x3, x4, x6, logits, ids = (
+        torch.randn(2, 5, 12),
+        torch.randn(2, 3, 5, 4),
+        torch.randn(2, 4, 6),
+        torch.randn(4, 10),
+        torch.randint(5, 30, (4, 16)),
+    )
+    linear, grads = torch.nn.Linear(6, 6), [torch.randn(3, 4), torch.randn(5)]
+    calls: dict[str, Callable[[], list[tuple]]] = {  # fresh arguments for each call (a generator is used up)
+        "03_split_heads": lambda: [(x3, 3), (x3, 4)],
+        "03_merge_heads": lambda: [(x4,)],
+        "03_sinusoidal": lambda: [(7, 8)],
+        "03_perm_equivariant": lambda: [(linear, x6, [2, 0, 3, 1]), (lambda t: t.cumsum(1), x6, [2, 0, 3, 1])],
+        "05_sample_next": lambda: [(logits, 0), (logits, 0.5, 1)],
+        "05_mask_tokens": lambda: [(ids, 1, 30, (5, 6), 0.3, torch.Generator().manual_seed(1))],
+        "08_most_frequent_pair": lambda: [(words,), ({},)],
+        "08_merge_pair": lambda: [(words, ("l", "o")), (words, ("a", "a"))],
+        "09_lr_at": lambda: [(step, 100, 10, 3e-4) for step in (0, 5, 9, 10, 50, 99, 100, 150)],
+        "09_clip_by_global_norm": lambda: [(grads, 1.0), (grads, 100.0)],
+    }
+    cases = REPO / "benchmarks" / "similarity_cases"
+    assert sorted(calls) == sorted(p.name for p in cases.iterdir())
+    for grade_id, arguments in calls.items():
+        lesson = next(n for n in layout.lessons(REPO) if n[:2] == grade_id[:2])
+        source = json.loads(layout.notebook(REPO, lesson, layout.SOURCE).read_text())
+        cell = next(cell_source(c) for c in source["cells"] if nbgrader_meta(c).get("grade_id") == grade_id)
+        _STUBS[grade_id] = next(n for n in ast.parse(cell).body if isinstance(n, ast.FunctionDef))
+        solution = _defined(grade_id, cell)
+        for case in sorted(cases.glob(f"{grade_id}/*.txt")):
+            answer = _defined(grade_id, case.read_text())
+            for expected_args, args in zip(arguments(), arguments(), strict=True):
+                assert _same(solution(*expected_args), answer(*args)), f"{case.relative_to(REPO)}: {args!r:.80}"
