@@ -141,8 +141,11 @@ def autograde(
     except ValueError as error:  # an unknown student or lesson: the message lists what exists
         raise InstructorError(str(error)) from error
     graded = sorted({r.lesson for r in run.reports} | {s.lesson for s in run.skipped})
-    for path in similarity(root, graded) if graded else []:
-        print(f"similarity report (a flag for a person, no grade changed): {path}")
+    try:  # the grades are recorded: a report that cannot be written is said, never fatal
+        for path in similarity(root, graded) if graded else []:
+            print(f"similarity report (a flag for a person, no grade changed): {path}")
+    except Exception as error:
+        print(f"WARNING: no similarity report ({type(error).__name__}: {error}); grades are recorded", file=sys.stderr)
     return run
 
 

@@ -34,7 +34,7 @@ from flowlib.course import layout
 from flowlib.course.grader import screen
 from flowlib.course.grader.fingerprint import Fingerprint, fingerprint, similarity
 from flowlib.course.grader.learner_code import aliases
-from flowlib.course.grader.submitted import find_submissions
+from flowlib.course.grader.submitted import Refusal, UnknownNameError, find_submissions
 from flowlib.course.grader.twins import twins
 
 MIN_HASHES = 4  # an answer with fewer hashes (beyond the stub) is too small to judge
@@ -217,7 +217,10 @@ def lesson_similarity(root: Path, lesson: str) -> Result:
     """Compare every collected submission of ``lesson`` (``submitted/<student>/<lesson>/``)."""
     source = json.loads(layout.notebook(root, lesson, layout.SOURCE).read_text(encoding="utf-8"))
     released = json.loads(layout.notebook(root, lesson).read_text(encoding="utf-8"))
-    found, refused = find_submissions(root, layout.lessons(root), only_lessons=[lesson])
+    try:
+        found, refused = find_submissions(root, layout.lessons(root), only_lessons=[lesson])
+    except UnknownNameError as error:  # no submission of the lesson at all
+        found, refused = [], [Refusal(root / "submitted", None, lesson, str(error))]
     notes = [f"not read: {refusal.reason}" for refusal in refused if refusal.lesson == lesson]
     code: dict[str, dict[str, str]] = {}
     for submission in found:
