@@ -33,10 +33,6 @@ class Fingerprint:
 
     lines: dict[int, set[int]] = field(default_factory=dict)  # hash -> 1-based source lines
 
-    @property
-    def hashes(self) -> set[int]:
-        return set(self.lines)
-
     def without(self, other: Fingerprint) -> Fingerprint:
         """These hashes less ``other``'s (the code a learner was given: the stub, the signature)."""
         return Fingerprint({h: lines for h, lines in self.lines.items() if h not in other.lines})
