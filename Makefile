@@ -19,7 +19,7 @@ OFFLINE_TARGETS := test release collect autograde feedback export doctor bench b
 $(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
 $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help lab test lint install lock site student-edition release collect autograde feedback export bench bench-notebooks bench-grading doctor clean-venv
+.PHONY: help lab test lint install lock site student-edition release collect autograde similarity feedback export bench bench-notebooks bench-grading bench-similarity doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
@@ -96,6 +96,11 @@ collect: $(STAMP)
 autograde: $(STAMP)
 	$(BIN)/flowlib instructor autograde $(LESSONS)
 
+## similarity: each learner's code answers against the others' and flowlib's source, into
+## reports/similarity/<lesson>.html (autograde does it too; a flag for a person, no grade changes)
+similarity: $(STAMP)
+	$(BIN)/flowlib instructor similarity $(LESSONS)
+
 ## feedback: each learner's graded notebook as HTML feedback (LESSONS: which)
 feedback: $(STAMP)
 	$(BIN)/flowlib instructor feedback $(LESSONS)
@@ -129,6 +134,11 @@ claims: $(STAMP)
 ## 1 and N jobs, overhead per submission (ARGS="--lesson 02_self_attention" for one lesson)
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/bench_grading.py $(ARGS)
+
+## bench-similarity: the similarity report on the course's own cases: honest answers and disguised
+## copies flagged, per exercise, and the time to compare a lesson for 300 learners
+bench-similarity: $(STAMP)
+	$(BIN)/python benchmarks/bench_similarity.py
 
 ## clean-venv: remove .venv (the next make builds it again)
 clean-venv:

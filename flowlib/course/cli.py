@@ -10,6 +10,7 @@ flowlib instructor release [LESSON ...]     regenerate notebooks/ from solutions
 flowlib instructor collect FOLDER_OR_ZIP    import an LMS download into submitted/
 flowlib instructor collect --exchange DIR   import from nbgrader's exchange
 flowlib instructor autograde [LESSON ...]   grade submitted/<student>/<lesson>/
+flowlib instructor similarity [LESSON ...] compare code answers: reports/similarity/<lesson>.html
 flowlib instructor feedback [LESSON ...]    HTML feedback into feedback/
 flowlib instructor export [--to grades.csv] all grades as CSV
 flowlib instructor student-edition OUT [--exchange DIR]   what learners get (no answer key)
@@ -100,6 +101,9 @@ def _instructor(args: argparse.Namespace) -> int:
         graded = sum(r.status == "graded" for r in run.reports)
         print(f"graded {graded} submission(s); {len(run.reports) - graded} failed; {len(run.refused)} refused")
         return 0 if run.ok else 3
+    elif args.step == "similarity":
+        written = instructor.similarity(root, args.lessons)
+        print("\n".join(f"similarity report: {path}" for path in written) or "no submissions to compare")
     elif args.step == "feedback":
         done = instructor.feedback(root, args.lessons)
         print(f"feedback written to feedback/ for: {', '.join(done)}")
@@ -121,7 +125,9 @@ def _instructor(args: argparse.Namespace) -> int:
 def _instructor_options() -> argparse.ArgumentParser:
     """The options of ``flowlib instructor`` (a parent parser: the subcommand's help and its parsing share them)."""
     teach = argparse.ArgumentParser(add_help=False)
-    teach.add_argument("step", choices=["release", "collect", "autograde", "feedback", "export", "student-edition"])
+    teach.add_argument(
+        "step", choices=["release", "collect", "autograde", "similarity", "feedback", "export", "student-edition"]
+    )
     teach.add_argument(
         "lessons", nargs="*", help="lesson ids such as 02_self_attention (default: all); for `collect`: the download"
     )

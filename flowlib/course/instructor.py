@@ -9,7 +9,7 @@ does not give:
   nbgrader step that fails puts it back, and the grader commits each grade as it is decided;
 * exported grades are written to a temporary file and moved into place only when complete.
 
-The same functions back ``make release|autograde|feedback|export`` and ``flowlib instructor``.
+The same functions back ``make release|autograde|similarity|feedback|export`` and ``flowlib instructor``.
 """
 
 from __future__ import annotations
@@ -130,13 +130,14 @@ def autograde(
     """Grade every submission (or those of the named lessons / students) in the sandbox,
     into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.course.grader`):
     ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
-    is skipped unless ``force``; ``full``: every cell runs (see :mod:`~flowlib.course.grader.slicing`)."""
+    is skipped unless ``force``; ``full``: every cell runs (see :mod:`~flowlib.course.grader.slicing`).
+    Then each graded lesson's similarity report (:func:`similarity`)."""
     from flowlib.course.grader import autograde as engine  # heavy imports only when grading
 
     known = _lessons(root)
     chosen = _pick(known, only, "lesson")
     try:
-        return engine.autograde(
+        run = engine.autograde(
             root,
             known,
             only=chosen if only else None,
@@ -148,6 +149,26 @@ def autograde(
         )
     except ValueError as error:  # an unknown student or lesson: the message lists what exists
         raise InstructorError(str(error)) from error
+    graded = sorted({r.lesson for r in run.reports} | {s.lesson for s in run.skipped})
+    try:  # the grades are recorded: a report that cannot be written is said, never fatal
+        for path in similarity(root, graded) if graded else []:
+            print(f"similarity report (a flag for a person, no grade changed): {path}")
+    except Exception as error:
+        print(f"WARNING: no similarity report ({type(error).__name__}: {error}); grades are recorded", file=sys.stderr)
+    return run
+
+
+def similarity(root: Path, only: Sequence[str] | None = None) -> list[Path]:
+    """Compare each learner's code answers with the others' and with flowlib's source, lesson by
+    lesson; write ``reports/similarity/<lesson>.html`` (and ``.csv``) for each lesson with
+    submissions. A flag for a person: no grade changes."""
+    from flowlib.course.grader.similarity import lesson_similarity
+    from flowlib.course.grader.similarity_report import write
+
+    chosen = _pick(_lessons(root), only, "lesson")
+    submitted = root / "submitted"
+    present = {p.name for s in submitted.iterdir() if s.is_dir() for p in s.iterdir()} if submitted.is_dir() else set()
+    return [write(root, lesson_similarity(root, lesson)) for lesson in chosen if lesson in present]
 
 
 def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:

@@ -14,6 +14,7 @@ from nbgrader.api import MissingEntry
 
 from flowlib.course.grader.gradebook import open_gradebook
 from flowlib.course.grader.report import FLAG_KINDS, reports
+from flowlib.course.grader.similarity_report import similar_to
 from flowlib.course.grader.summary import summary, write_csv
 
 COLUMNS = [
@@ -26,12 +27,13 @@ COLUMNS = [
     "flagged",
     *[f"flag_{kind.replace(' ', '_')}" for kind in FLAG_KINDS],
     "flag_details",
+    "similar_to",  # a flag for a person (reports/similarity/<lesson>.html), never a score change
 ]
 
 
 def export(root: Path, target: Path) -> Path:
     """Write every learner's grade of every lesson to ``target`` (CSV, quoted)."""
-    found = reports(root)
+    found, alike = reports(root), similar_to(root)
     rows = []
     with open_gradebook(root) as book:
         for assignment in sorted(book.assignments, key=lambda a: a.name):
@@ -54,6 +56,7 @@ def export(root: Path, target: Path) -> Path:
                     flag_details="; ".join(f"{f['kind']} ({f['cell']}): {f['detail']}" for f in report.flags)
                     if report
                     else "",
+                    similar_to=alike.get((student.id, assignment.name), ""),
                 )
                 row.update({f"flag_{kind.replace(' ', '_')}": int(kind in kinds) for kind in FLAG_KINDS})
                 rows.append(row)
