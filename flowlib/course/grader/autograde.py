@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 import flowlib
 from flowlib.course import layout
-from flowlib.course.grader import gradebook, sandbox
+from flowlib.course.grader import gradebook, roster, sandbox
 from flowlib.course.grader.grade import Job, Lesson, SolutionFails, grade, reference
 from flowlib.course.grader.report import Report
 from flowlib.course.grader.submitted import Refusal, Submission, find_submissions
@@ -144,6 +144,9 @@ def autograde(
     gradebook, as each job finishes. A submission graded already (the same file, the same
     lesson and grader) is skipped unless ``force``: an interrupted run resumes where it stopped.
     """
+    early = say or (lambda text: print(text, file=sys.stderr, flush=True))
+    if why_not := sandbox._bwrap_works():  # said before any work, not only after it
+        early(f"WARNING: submissions will run without the sandbox's protections: {why_not}")
     found, refused = find_submissions(root, lessons, students, only)
     run = Run(refused=list(refused))
     _check_gradebook(root)
@@ -186,12 +189,12 @@ def autograde(
         work.append(job)
         where[id(job)] = submission
     bar = tqdm(total=len(work), unit="submission", desc="grading", disable=not work, file=sys.stderr)
-    say = say or bar.write
+    say, learners = say or bar.write, roster.names(root)
     if run.skipped:
         say(f"{len(run.skipped)} submission(s) graded already (the same file): skipped; --force regrades them")
     for job, report in _results(work, jobs, scheduler):
         submission = where[id(job)]
-        report.grader = job.lesson.key
+        report.grader, report.name = job.lesson.key, learners.get(report.student, "")
         try:
             submitted = json.loads(job.notebook)
         except ValueError:
