@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from flowlib.course import layout
@@ -36,6 +37,16 @@ def _lessons(root: Path) -> list[str]:
     if not source.is_dir():
         raise InstructorError(f"expected the source notebooks in {source}; that folder does not exist")
     return layout.lessons(root)
+
+
+def _writable(root: Path, *inside: str | Path) -> None:
+    """Refuse, before any work, when this user cannot write the course folder or a folder in it
+    that the step writes into (those that exist)."""
+    for path in [root, *(root / name for name in inside)]:
+        if path.exists() and not os.access(path, os.W_OK):
+            raise InstructorError(
+                f"expected a course folder this user (uid {os.getuid()}) can write; found {path} read-only"
+            )
 
 
 def _pick(available: Sequence[str], wanted: Sequence[str] | None, what: str) -> list[str]:
@@ -91,6 +102,7 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
     from flowlib.course import released
 
     chosen = _pick(_lessons(root), only, "lesson")
+    _writable(root, layout.RELEASED, layout.GRADEBOOK, *(Path(layout.RELEASED) / lesson for lesson in chosen))
     changed = released.changes(root, chosen)
     if changed and not force:
         raise InstructorError(released.refusal(changed))
@@ -112,6 +124,7 @@ def collect(root: Path, sources: Sequence[str], exchange: str | None = None, cou
     if bool(sources) == bool(exchange) or len(sources) > 1:
         raise InstructorError("collect takes one download (a folder or a .zip) or --exchange DIR")
     known = _lessons(root)
+    _writable(root, "submitted", layout.ROSTER)
     if exchange:
         return intake.import_exchange(Path(exchange), course_id, root, known)
     return intake.import_download(Path(sources[0]), root, known)
@@ -130,16 +143,49 @@ def autograde(
     into ``gradebook.db``, ``autograded/`` and ``reports/`` (see :mod:`flowlib.course.grader`):
     ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
     is skipped unless ``force``."""
-    from flowlib.course.grader import autograde as engine  # heavy imports only when grading
-
     known = _lessons(root)
     chosen = _pick(known, only, "lesson")
+    _ready_to_grade(root, chosen)
+    from flowlib.course.grader import autograde as engine  # seconds of imports: after the checks
+
     try:
         return engine.autograde(
             root, known, only=chosen if only else None, students=students, jobs=jobs, scheduler=scheduler, force=force
         )
     except ValueError as error:  # an unknown student or lesson: the message lists what exists
         raise InstructorError(str(error)) from error
+
+
+def _ready_to_grade(root: Path, lessons: Sequence[str]) -> None:
+    """What autograde needs, checked at once (before seconds of imports): a course folder it can
+    write, a gradebook that knows the lessons it would grade, and bubblewrap (a warning: grading
+    without it runs, with each report saying which protection was off)."""
+    from flowlib.course.grader import sandbox
+
+    _writable(root, layout.GRADEBOOK, "autograded", "reports", layout.STATE)
+    db = root / layout.GRADEBOOK
+    if not db.is_file():
+        raise InstructorError(
+            f"expected nbgrader's gradebook at {db}; found none: release the lessons first (`flowlib instructor release`)"
+        )
+    submitted = root / "submitted"
+    wanted = {p.name for p in submitted.glob("*/*") if p.name in lessons} if submitted.is_dir() else set()
+    with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as connection:
+        try:  # read directly: nbgrader's own reader costs seconds of imports
+            released = {name for (name,) in connection.execute("SELECT name FROM assignment")}
+        except sqlite3.DatabaseError as error:
+            raise InstructorError(f"expected nbgrader's gradebook at {db}; found {error}") from None
+    if wanted - released:
+        print(
+            f"lesson(s) {', '.join(sorted(wanted - released))} not in {layout.GRADEBOOK}: their submissions are "
+            f"not graded; release them first (`flowlib instructor release LESSON`)",
+            file=sys.stderr,
+            flush=True,
+        )
+    if why_not := sandbox._bwrap_works():
+        print(
+            f"WARNING: submissions will run without the sandbox's protections: {why_not}", file=sys.stderr, flush=True
+        )
 
 
 def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
@@ -149,6 +195,7 @@ def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
         raise InstructorError(f"nothing to give feedback on: {graded} does not exist (run autograde first)")
     available = sorted({p.name for student in graded.iterdir() if student.is_dir() for p in student.iterdir()})
     chosen = _pick(available, only, "autograded lesson")
+    _writable(root, "feedback")
     _each(root, "generate_feedback", chosen, not only, "--force")
     return chosen
 
@@ -159,4 +206,6 @@ def export(root: Path, to: Path) -> Path:
 
     if not (root / layout.GRADEBOOK).is_file():
         raise InstructorError(f"no gradebook at {root / layout.GRADEBOOK}: release and autograde first")
-    return write_csv(root, (root / to).resolve())
+    target = (root / to).resolve()
+    _writable(target.parent)
+    return write_csv(root, target)

@@ -144,9 +144,6 @@ def autograde(
     gradebook, as each job finishes. A submission graded already (the same file, the same
     lesson and grader) is skipped unless ``force``: an interrupted run resumes where it stopped.
     """
-    early = say or (lambda text: print(text, file=sys.stderr, flush=True))
-    if why_not := sandbox._bwrap_works():  # said before any work, not only after it
-        early(f"WARNING: submissions will run without the sandbox's protections: {why_not}")
     found, refused = find_submissions(root, lessons, students, only)
     run = Run(refused=list(refused))
     _check_gradebook(root)
