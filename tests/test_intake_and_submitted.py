@@ -578,6 +578,17 @@ def test_a_learner_stored_before_ids_kept_their_accents_keeps_the_id_and_grades(
     ]
 
 
+def test_the_old_spelling_never_joins_two_learners_the_roster_tells_apart(course, tmp_path):
+    """``jose_nunez`` stored since the roster exists, as ``Jose Nunez``, is another learner than
+    ``José Núñez`` (Moodle participant 78): each keeps their own id."""
+    write(tmp_path / "one" / f"Jose Nunez_77_assignsubmission_file_/{A}.ipynb", notebook(A, "jose"), T0)
+    write(tmp_path / "two" / f"José Núñez_78_assignsubmission_file_/{A}.ipynb", notebook(A, "josé"), T1)
+    import_download(tmp_path / "one", course, LESSONS)
+    second = import_download(tmp_path / "two", course, LESSONS)
+    assert [e.student for e in second.imported] == ["josé_núñez"], second.summary()
+    assert roster.names(course) == {"jose_nunez": "Jose Nunez", "josé_núñez": "José Núñez"}
+
+
 # --- nbgrader's exchange --------------------------------------------------------------------
 
 

@@ -284,9 +284,9 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
 def _store_all(root: Path, candidates: list[_Candidate], report: ImportReport) -> None:
     """Store candidates oldest first, each under its learner's id (:func:`_learner_id`); refuse
     every file of an id two LMS users share; record the names in the roster."""
-    existing, known = _existing_ids(root), roster.by_lms_id(root)
+    existing, learners = _existing_ids(root), roster.load(root)
     for c in candidates:
-        c.student, note = _learner_id(c, existing, known)
+        c.student, note = _learner_id(c, existing, learners)
         c.notes += (note,) if note else ()
     users: dict[tuple[str, str], set[str]] = {}
     for c in candidates:
@@ -323,15 +323,22 @@ def _existing_ids(root: Path) -> list[str]:
     return ids
 
 
-def _learner_id(c: _Candidate, existing: list[str], known: dict[str, str]) -> tuple[str, str | None]:
+def _learner_id(c: _Candidate, existing: list[str], learners: dict[str, roster.Learner]) -> tuple[str, str | None]:
     """The id to store ``c`` under, and a note when it is not ``c.student``: the id its LMS
     participant was stored under before (the roster), else an existing id of the same learner
-    (the same :func:`~.submitted.learner_key`, or the accent-less spelling that imports made
-    before ids kept their accents, so no grade is orphaned), else ``c.student``."""
+    (the same :func:`~.submitted.learner_key`, or the accent-less spelling imports made before
+    ids kept their accents, so no grade is orphaned: only for an id whose roster row, if any,
+    names this learner), else ``c.student``."""
+    known = {learner.lms_id: key for key, learner in learners.items() if learner.lms_id}
     if c.lms_id and known.get(c.lms_id, c.student) != c.student:
         return known[c.lms_id], f"{c.lms_id} is stored as {known[c.lms_id]!r} (the roster)"
     folded = ascii_folded_id(c.name) if c.name else None
-    for match in (lambda name: learner_key(name) == c.student, lambda name: name == folded):
+
+    def old_spelling(name: str) -> bool:
+        row = learners.get(name)
+        return name == folded and (row is None or learner_key(row.name) == c.student)
+
+    for match in (lambda name: learner_key(name) == c.student, old_spelling):
         found = next((name for name in existing if match(name)), None)
         if found is not None:
             return found, (f"stored under the existing id {found!r}" if found != c.student else None)

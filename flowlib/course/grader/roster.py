@@ -47,11 +47,6 @@ def names(root: Path) -> dict[str, str]:
     return {key: learner.name for key, learner in load(root).items() if learner.name}
 
 
-def by_lms_id(root: Path) -> dict[str, str]:
-    """``{lms id: id}``: where each LMS participant is stored."""
-    return {learner.lms_id: key for key, learner in load(root).items() if learner.lms_id}
-
-
 def remember(root: Path, learners: list[Learner]) -> None:
     """Add or update these learners' rows (the newest name wins), written whole or not at all."""
     if not learners:
