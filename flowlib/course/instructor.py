@@ -118,13 +118,13 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
 def collect(root: Path, sources: Sequence[str], exchange: str | None = None, course_id: str = layout.COURSE_ID):
     """Bring submissions into ``submitted/`` from one LMS download (a folder or a ``.zip``) or
     from nbgrader's ``exchange`` (see :mod:`flowlib.course.grader.intake`); returns its report."""
-    from flowlib.course.grader import intake
-
     sources = [source for source in sources if source]
     if bool(sources) == bool(exchange) or len(sources) > 1:
         raise InstructorError("collect takes one download (a folder or a .zip) or --exchange DIR")
     known = _lessons(root)
     _writable(root, "submitted", layout.ROSTER)
+    from flowlib.course.grader import intake  # seconds of imports: after the checks
+
     if exchange:
         return intake.import_exchange(Path(exchange), course_id, root, known)
     return intake.import_download(Path(sources[0]), root, known)
@@ -202,10 +202,10 @@ def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
 
 def export(root: Path, to: Path) -> Path:
     """Export all grades, with status and flag columns, to CSV at ``to`` (whole or not at all)."""
-    from flowlib.course.grader.export import export as write_csv
-
     if not (root / layout.GRADEBOOK).is_file():
         raise InstructorError(f"no gradebook at {root / layout.GRADEBOOK}: release and autograde first")
     target = (root / to).resolve()
     _writable(target.parent)
+    from flowlib.course.grader.export import export as write_csv  # seconds of imports: after the checks
+
     return write_csv(root, target)
