@@ -176,13 +176,20 @@ def test_a_solution_whose_claim_fails_is_refused_before_any_learner_is_graded(tm
     assert "00_broken_claim" in refusal.reason and "the claim no longer holds" in refusal.reason, refusal.reason
 
 
-def test_a_fresh_gradebook_started_without_the_environment_on_path_refuses_unreleased_lessons_at_once(tmp_path):
-    """`.venv/bin/flowlib instructor autograde` from cron: no activated environment, no gradebook
-    yet. nbgrader makes the gradebook with `alembic`, found by name; the lesson nbgrader never
-    released is refused before its solution runs, with what to do."""
+def test_a_fresh_gradebook_started_without_the_environment_on_path_refuses_unreleased_lessons_at_once(
+    tmp_path, monkeypatch
+):
+    """`.venv/bin/flowlib instructor autograde` from cron: no activated environment, a gradebook
+    that knows no lesson yet. nbgrader makes a gradebook with `alembic`, found by name; the lesson
+    nbgrader never released is named at once and refused before its solution runs."""
+    from flowlib.course.grader.gradebook import open_gradebook
+
     root = scratch_course(tmp_path, LESSON)
     released = json.loads((root / "notebooks" / LESSON / f"{LESSON}.ipynb").read_text())
     (root / "gradebook.db").unlink()
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    with open_gradebook(root):  # a new, empty gradebook, made in this process
+        pass
     (root / "submitted" / "ada" / LESSON).mkdir(parents=True)
     (root / "submitted" / "ada" / LESSON / f"{LESSON}.ipynb").write_text(json.dumps(_notebook(released, RIGHT)))
     result = subprocess.run(
@@ -195,6 +202,7 @@ def test_a_fresh_gradebook_started_without_the_environment_on_path_refuses_unrel
     said = result.stdout + result.stderr
     assert result.returncode == 3, said
     assert "Traceback" not in said
+    assert result.stderr.startswith(f"lesson(s) {LESSON} not in gradebook.db: their submissions are not graded"), said
     assert f"lesson {LESSON} is not in gradebook.db: release it first" in said
     assert not list((root / ".flowlib" / "grader").glob("*.json")), (
         "the solution ran for a lesson that cannot be recorded"

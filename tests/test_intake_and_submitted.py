@@ -7,6 +7,7 @@ Fixtures are copies of the released notebooks in notebooks/; nothing in the repo
 
 import json
 import os
+import unicodedata
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +16,13 @@ import nbformat
 import pytest
 
 from flowlib.course import cli, layout
-from flowlib.course.grader import intake, lms
+from flowlib.course.grader import intake, lms, roster
 from flowlib.course.grader.intake import ImportReport, import_download, import_exchange
 from flowlib.course.grader.submitted import (
     Refusal,
     Submission,
     UnknownNameError,
+    ascii_folded_id,
     canonical_id,
     find_submissions,
     format_timestamp,
@@ -86,28 +88,43 @@ def only_refusal(refused: list[Refusal]) -> str:
     [
         ("alice", "alice"),
         ("  Alice  ", "alice"),
-        ("José Núñez", "jose_nunez"),
-        ("Søren  Kierkegård", "soren_kierkegard"),
+        ("José Núñez", "josé_núñez"),
+        ("Søren  Kierkegård", "søren_kierkegård"),
         ("Straße", "strasse"),
         ("o'brien+x*y", "o_brien_x_y"),
         ("jane.doe@uni.edu", "jane.doe_uni.edu"),
-        # other scripts keep their letters, marks included; Latin letters still lose their accents
-        ("李华", "李华"),
-        ("Ελένη", "ελένη"),
+        # every script keeps its letters, accents and marks included
+        ("李华", "李华"),  # CJK
+        ("Ελένη", "ελένη"),  # Greek
         ("Иван  Петров", "иван_петров"),
-        ("محمد علي", "محمد_علي"),
+        ("محمد علي", "محمد_علي"),  # Arabic
+        ("مُحَمَّد", "مُحَمَّد"),  # Arabic with its vowel marks
         ("क्षमा", "क्षमा"),
-        ("Đặng", "dang"),
+        ("Đặng Thị Hoa", "đặng_thị_hoa"),  # Vietnamese
+        ("ＡＢＣ１", "abc1"),  # full-width forms
     ],
 )
 def test_canonical_id(raw, expected):
     assert canonical_id(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["!!!", "   ", "+*"])
+@pytest.mark.parametrize("name", ["Đặng Thị Hoa", "Ελένη", "José Núñez", "مُحَمَّد"])
+def test_one_name_typed_two_ways_is_one_id(name):
+    """Precomposed or with combining marks (NFC, NFD), any case: the same learner."""
+    composed, decomposed = unicodedata.normalize("NFC", name), unicodedata.normalize("NFD", name)
+    assert canonical_id(composed) == canonical_id(decomposed) == canonical_id(decomposed.upper())
+    assert unicodedata.is_normalized("NFC", canonical_id(decomposed))
+
+
+@pytest.mark.parametrize("raw", ["!!!", "   ", "+*", "🙂", "李" * 50])
 def test_canonical_id_refuses_what_it_cannot_spell(raw):
     with pytest.raises(ValueError, match="id"):
         canonical_id(raw)
+
+
+def test_the_old_accent_less_spelling_is_known():
+    assert ascii_folded_id("Đặng Thị Hoa") == "dang_thi_hoa" and ascii_folded_id("José Núñez") == "jose_nunez"
+    assert ascii_folded_id("Søren") == "soren" and ascii_folded_id("李华") == "李华"
 
 
 def test_timestamps_are_nbgraders_format_and_agree_with_nbgrader():
@@ -238,7 +255,7 @@ def test_ids_with_spaces_or_accents_are_accepted_as_they_are_with_a_note(course)
     put(course, "王芳", A, notebook(A))
     found, refused = find_submissions(course, LESSONS)
     assert refused == [] and [s.student for s in found] == ["Ana María", "王芳"]
-    assert "'ana_maria'" in found[0].notes[0]
+    assert "'ana_maría'" in found[0].notes[0]
     assert not [note for note in found[1].notes if "id" in note], "a name in its own script is its id"
 
 
@@ -305,7 +322,7 @@ def test_every_pattern_imports_into_submitted(course, tmp_path):
         ("alice", A),
         ("smithjane", B),
         ("doejohn", A),
-        ("jose_nunez", A),
+        ("josé_núñez", A),
         ("kim_lee", B),
         ("王芳", B),
         ("jsmith", A),
@@ -315,7 +332,7 @@ def test_every_pattern_imports_into_submitted(course, tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == [f"{lesson}.ipynb", "timestamp.txt"]
     assert (course / "submitted/jsmith" / A / "timestamp.txt").read_text() == "2024-03-01 10:20:30.000000 UTC"
     notes = {e.student: " ".join(e.notes) for e in report.imported}
-    assert "late" in notes["smithjane"] and "renamed" in notes["doejohn"] and "'jose_nunez'" in notes["jose_nunez"]
+    assert "late" in notes["smithjane"] and "renamed" in notes["doejohn"] and "'josé_núñez'" in notes["josé_núñez"]
     assert report.ignored == [("HW_jsmith_attempt_2024-03-01-10-20-30.txt", "not a notebook")]
     found, refused = find_submissions(course, LESSONS)
     assert refused == [] and len(found) == 7
@@ -496,8 +513,80 @@ def test_an_import_goes_into_the_learners_existing_folder(course, tmp_path):
     write(tmp_path / "dl" / f"alice_{A}.ipynb", notebook(A, "new"), T1)
     report = import_download(tmp_path / "dl", course, LESSONS)
     assert [e.student for e in report.replaced] == ["Alice"]
-    assert "existing folder 'Alice'" in " ".join(report.replaced[0].notes)
+    assert "existing id 'Alice'" in " ".join(report.replaced[0].notes)
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["Alice"]
+
+
+# --- names in any script ------------------------------------------------------------------
+
+SCRIPTS = {  # a Moodle participant id: (the name as Moodle writes it, the id it is graded under)
+    "4243": ("李华", "李华"),  # CJK
+    "4244": ("Ελένη Παπαδοπούλου", "ελένη_παπαδοπούλου"),  # Greek
+    "4245": ("مريم العلي", "مريم_العلي"),  # Arabic
+    "4246": ("Đặng Thị Hoa", "đặng_thị_hoa"),  # Vietnamese
+    "4247": ("🙂🙂", "moodle_4247"),  # no letter at all: the participant id
+}
+
+
+def test_a_moodle_class_in_several_scripts_is_graded_under_its_own_names(course, tmp_path):
+    download = tmp_path / "download"
+    for number, (name, _) in SCRIPTS.items():
+        write(download / f"{name}_{number}_assignsubmission_file_/{A}.ipynb", notebook(A, number))
+    report = import_download(download, course, LESSONS)
+    assert report.ok, report.summary()
+    assert {e.student for e in report.imported} == {student for _, student in SCRIPTS.values()}
+    assert "moodle participant id as 'moodle_4247'" in report.summary()
+    found, refused = find_submissions(course, LESSONS)
+    assert refused == [] and {s.student for s in found} == {student for _, student in SCRIPTS.values()}
+    assert not [note for s in found for note in s.notes if "canonical" in note], "every stored id is canonical"
+    learners = roster.load(course)
+    assert {(learners[s].name, learners[s].lms_id) for _, s in SCRIPTS.values()} == {
+        (name, f"moodle id {number}") for number, (name, _) in SCRIPTS.items()
+    }
+
+
+def test_the_next_download_of_a_participant_keeps_its_id(course, tmp_path):
+    """Moodle's participant id is stable; a learner's name may change (a transliteration fixed)."""
+    write(tmp_path / "one" / f"Li Hua_4242_assignsubmission_file_/{A}.ipynb", notebook(A, "old"), T0)
+    write(tmp_path / "two" / f"李华_4242_assignsubmission_file_/{A}.ipynb", notebook(A, "new"), T1)
+    assert [e.student for e in import_download(tmp_path / "one", course, LESSONS).imported] == ["li_hua"]
+    second = import_download(tmp_path / "two", course, LESSONS)
+    assert [e.student for e in second.replaced] == ["li_hua"], second.summary()
+    assert "moodle id 4242 is stored as 'li_hua'" in second.summary()
+    assert roster.names(course) == {"li_hua": "李华"}
+
+
+def test_a_learner_stored_before_ids_kept_their_accents_keeps_the_id_and_grades(course, tmp_path):
+    """Earlier imports stored ``Đặng Thị Hoa`` as ``dang_thi_hoa``: the gradebook's student and
+    the folder in submitted/ keep matching, so no grade is orphaned."""
+    from flowlib.course.grader.gradebook import open_gradebook
+
+    with open_gradebook(course) as book:
+        book.update_or_create_student("dang_thi_hoa")  # graded before; submitted/ was cleared since
+    put(course, "jose_nunez", B, notebook(B), when=T0)
+    write(tmp_path / "dl" / f"Đặng Thị Hoa_4246_assignsubmission_file_/{A}.ipynb", notebook(A), T1)
+    write(tmp_path / "dl" / f"José Núñez_77_assignsubmission_file_/{A}.ipynb", notebook(A), T1)
+    report = import_download(tmp_path / "dl", course, LESSONS)
+    assert sorted(e.student for e in report.imported) == ["dang_thi_hoa", "jose_nunez"], report.summary()
+    assert "stored under the existing id 'dang_thi_hoa'" in report.summary()
+    assert roster.names(course) == {"dang_thi_hoa": "Đặng Thị Hoa", "jose_nunez": "José Núñez"}
+    found, refused = find_submissions(course, LESSONS)
+    assert refused == [] and sorted((s.student, s.lesson) for s in found) == [
+        ("dang_thi_hoa", A),
+        ("jose_nunez", A),
+        ("jose_nunez", B),
+    ]
+
+
+def test_the_old_spelling_never_joins_two_learners_the_roster_tells_apart(course, tmp_path):
+    """``jose_nunez`` stored since the roster exists, as ``Jose Nunez``, is another learner than
+    ``José Núñez`` (Moodle participant 78): each keeps their own id."""
+    write(tmp_path / "one" / f"Jose Nunez_77_assignsubmission_file_/{A}.ipynb", notebook(A, "jose"), T0)
+    write(tmp_path / "two" / f"José Núñez_78_assignsubmission_file_/{A}.ipynb", notebook(A, "josé"), T1)
+    import_download(tmp_path / "one", course, LESSONS)
+    second = import_download(tmp_path / "two", course, LESSONS)
+    assert [e.student for e in second.imported] == ["josé_núñez"], second.summary()
+    assert roster.names(course) == {"jose_nunez": "Jose Nunez", "josé_núñez": "José Núñez"}
 
 
 # --- nbgrader's exchange --------------------------------------------------------------------

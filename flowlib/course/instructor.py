@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from flowlib.course import layout
@@ -36,6 +37,16 @@ def _lessons(root: Path) -> list[str]:
     if not source.is_dir():
         raise InstructorError(f"expected the source notebooks in {source}; that folder does not exist")
     return layout.lessons(root)
+
+
+def _writable(root: Path, *inside: str | Path) -> None:
+    """Refuse, before any work, when this user cannot write the course folder or a folder in it
+    that the step writes into (those that exist)."""
+    for path in [root, *(root / name for name in inside)]:
+        if path.exists() and not os.access(path, os.W_OK):
+            raise InstructorError(
+                f"expected a course folder this user (uid {os.getuid()}) can write; found {path} read-only"
+            )
 
 
 def _pick(available: Sequence[str], wanted: Sequence[str] | None, what: str) -> list[str]:
@@ -91,6 +102,7 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
     from flowlib.course import released
 
     chosen = _pick(_lessons(root), only, "lesson")
+    _writable(root, layout.RELEASED, layout.GRADEBOOK, *(Path(layout.RELEASED) / lesson for lesson in chosen))
     changed = released.changes(root, chosen)
     if changed and not force:
         raise InstructorError(released.refusal(changed))
@@ -106,12 +118,13 @@ def release(root: Path, only: Sequence[str] | None = None, force: bool = False) 
 def collect(root: Path, sources: Sequence[str], exchange: str | None = None, course_id: str = layout.COURSE_ID):
     """Bring submissions into ``submitted/`` from one LMS download (a folder or a ``.zip``) or
     from nbgrader's ``exchange`` (see :mod:`flowlib.course.grader.intake`); returns its report."""
-    from flowlib.course.grader import intake
-
     sources = [source for source in sources if source]
     if bool(sources) == bool(exchange) or len(sources) > 1:
         raise InstructorError("collect takes one download (a folder or a .zip) or --exchange DIR")
     known = _lessons(root)
+    _writable(root, "submitted", layout.ROSTER)
+    from flowlib.course.grader import intake  # seconds of imports: after the checks
+
     if exchange:
         return intake.import_exchange(Path(exchange), course_id, root, known)
     return intake.import_download(Path(sources[0]), root, known)
@@ -132,10 +145,11 @@ def autograde(
     ``jobs`` at once here, or on the Dask cluster at ``scheduler``; what was graded already
     is skipped unless ``force``; ``full``: every cell runs (see :mod:`~flowlib.course.grader.slicing`).
     Then each graded lesson's similarity report (:func:`similarity`)."""
-    from flowlib.course.grader import autograde as engine  # heavy imports only when grading
-
     known = _lessons(root)
     chosen = _pick(known, only, "lesson")
+    _ready_to_grade(root, chosen)
+    from flowlib.course.grader import autograde as engine  # seconds of imports: after the checks
+
     try:
         run = engine.autograde(
             root,
@@ -171,6 +185,38 @@ def similarity(root: Path, only: Sequence[str] | None = None) -> list[Path]:
     return [write(root, lesson_similarity(root, lesson)) for lesson in chosen if lesson in present]
 
 
+def _ready_to_grade(root: Path, lessons: Sequence[str]) -> None:
+    """What autograde needs, checked at once (before seconds of imports): a course folder it can
+    write, a gradebook that knows the lessons it would grade, and bubblewrap (a warning: grading
+    without it runs, with each report saying which protection was off)."""
+    from flowlib.course.grader import sandbox
+
+    _writable(root, layout.GRADEBOOK, "autograded", "reports", layout.STATE)
+    db = root / layout.GRADEBOOK
+    if not db.is_file():
+        raise InstructorError(
+            f"expected nbgrader's gradebook at {db}; found none: release the lessons first (`flowlib instructor release`)"
+        )
+    submitted = root / "submitted"
+    wanted = {p.name for p in submitted.glob("*/*") if p.name in lessons} if submitted.is_dir() else set()
+    with closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as connection:
+        try:  # read directly: nbgrader's own reader costs seconds of imports
+            released = {name for (name,) in connection.execute("SELECT name FROM assignment")}
+        except sqlite3.DatabaseError as error:
+            raise InstructorError(f"expected nbgrader's gradebook at {db}; found {error}") from None
+    if wanted - released:
+        print(
+            f"lesson(s) {', '.join(sorted(wanted - released))} not in {layout.GRADEBOOK}: their submissions are "
+            f"not graded; release them first (`flowlib instructor release LESSON`)",
+            file=sys.stderr,
+            flush=True,
+        )
+    if why_not := sandbox._bwrap_works():
+        print(
+            f"WARNING: submissions will run without the sandbox's protections: {why_not}", file=sys.stderr, flush=True
+        )
+
+
 def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
     """Write HTML feedback for every autograded lesson into ``feedback/``."""
     graded = root / "autograded"
@@ -178,14 +224,17 @@ def feedback(root: Path, only: Sequence[str] | None = None) -> list[str]:
         raise InstructorError(f"nothing to give feedback on: {graded} does not exist (run autograde first)")
     available = sorted({p.name for student in graded.iterdir() if student.is_dir() for p in student.iterdir()})
     chosen = _pick(available, only, "autograded lesson")
+    _writable(root, "feedback")
     _each(root, "generate_feedback", chosen, not only, "--force")
     return chosen
 
 
 def export(root: Path, to: Path) -> Path:
     """Export all grades, with status and flag columns, to CSV at ``to`` (whole or not at all)."""
-    from flowlib.course.grader.export import export as write_csv
-
     if not (root / layout.GRADEBOOK).is_file():
         raise InstructorError(f"no gradebook at {root / layout.GRADEBOOK}: release and autograde first")
-    return write_csv(root, (root / to).resolve())
+    target = (root / to).resolve()
+    _writable(target.parent)
+    from flowlib.course.grader.export import export as write_csv  # seconds of imports: after the checks
+
+    return write_csv(root, target)

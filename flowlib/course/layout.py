@@ -32,6 +32,7 @@ LESSON_PATTERN = re.compile(rf"^{LESSON_ID}$")
 # The course folder flowlib was installed from (`make install` installs it editable).
 INSTALLED = Path(__file__).resolve().parents[2]
 GRADEBOOK = "gradebook.db"  # nbgrader's gradebook, in the instructor's course folder
+ROSTER = "roster.csv"  # learners' names beside their ids (flowlib.course.grader.roster)
 
 
 def environment_path() -> str:
@@ -40,7 +41,9 @@ def environment_path() -> str:
     has no activated environment on its ``PATH``. Already there: ``PATH`` as it is (a grader that
     opens the gradebook once per submission never grows it)."""
     environment, path = str(Path(sys.executable).parent), os.environ.get("PATH", "")
-    return path if path.split(os.pathsep)[:1] == [environment] else os.pathsep.join([environment, path])
+    if path.split(os.pathsep)[:1] == [environment]:
+        return path
+    return os.pathsep.join(filter(None, [environment, path]))  # an empty entry would mean the current folder
 
 
 class CourseError(RuntimeError):

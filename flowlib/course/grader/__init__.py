@@ -3,6 +3,7 @@
     intake     bring submissions into submitted/ (`flowlib instructor collect`): from an LMS
                download (lms reads its names) or nbgrader's exchange (owned: whose files)
     submitted  find the submissions in submitted/: what is graded, what is refused and why
+    roster     learners' names (any script) and LMS ids beside their ids: roster.csv
     screen     rebuild the notebook to run from the course's source, flag what the learner changed
     learner_code   read the learner's code for delegation and tampering, without running it
     sandbox    a fresh, locked-down place for one submission's kernel (bubblewrap, setrlimit)

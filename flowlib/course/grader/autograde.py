@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 import flowlib
 from flowlib.course import layout
-from flowlib.course.grader import gradebook, sandbox
+from flowlib.course.grader import gradebook, roster, sandbox
 from flowlib.course.grader.grade import Job, Lesson, SolutionFails, grade, reference
 from flowlib.course.grader.report import Report
 from flowlib.course.grader.submitted import Refusal, Submission, find_submissions
@@ -189,12 +189,12 @@ def autograde(
         work.append(job)
         where[id(job)] = submission
     bar = tqdm(total=len(work), unit="submission", desc="grading", disable=not work, file=sys.stderr)
-    say = say or bar.write
+    say, learners = say or bar.write, roster.names(root)
     if run.skipped:
         say(f"{len(run.skipped)} submission(s) graded already (the same file): skipped; --force regrades them")
     for job, report in _results(work, jobs, scheduler):
         submission = where[id(job)]
-        report.grader = job.lesson.key
+        report.grader, report.name = job.lesson.key, learners.get(report.student, "")
         try:
             submitted = json.loads(job.notebook)
         except ValueError:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nbgrader.api import MissingEntry
 
+from flowlib.course.grader import roster
 from flowlib.course.grader.gradebook import open_gradebook
 from flowlib.course.grader.report import FLAG_KINDS, reports
 from flowlib.course.grader.similarity_report import similar_to
@@ -19,6 +20,7 @@ from flowlib.course.grader.summary import summary, write_csv
 
 COLUMNS = [
     "student_id",
+    "name",  # as the LMS wrote it (roster.csv); the id when not known
     "lesson",
     "status",
     "score",
@@ -33,13 +35,14 @@ COLUMNS = [
 
 def export(root: Path, target: Path) -> Path:
     """Write every learner's grade of every lesson to ``target`` (CSV, quoted)."""
-    found, alike = reports(root), similar_to(root)
+    found, alike, names = reports(root), similar_to(root), roster.names(root)
     rows = []
     with open_gradebook(root) as book:
         for assignment in sorted(book.assignments, key=lambda a: a.name):
             for student in sorted(book.students, key=lambda s: s.id):
                 report = found.get((student.id, assignment.name))
                 row = {"student_id": student.id, "lesson": assignment.name, "max_score": assignment.max_score}
+                row["name"] = names.get(student.id, student.id)
                 try:
                     submission = book.find_submission(assignment.name, student.id)
                 except MissingEntry:

@@ -5,8 +5,10 @@ overwriting one silently.
 Each notebook is checked like :func:`~.submitted.find_submissions` checks it (JSON, a valid
 notebook, its lesson's graded cells) and stored as ``submitted/<student>/<lesson>/<lesson>.ipynb``
 with ``timestamp.txt`` in nbgrader's format. The id is :func:`~.submitted.canonical_id` of the
-name, stored in an existing folder of the same learner when there is one; two different LMS
-user ids with the same id in one download are both refused.
+name (its letters kept, in any script), or the LMS's participant id where the name gives none;
+a learner the course knows keeps the id it has (:func:`_learner_id`: the roster, ``submitted/``,
+the gradebook). The name itself goes into the roster (:mod:`.roster`). Two different LMS user
+ids with the same id in one download are both refused.
 
 Never overwrite silently: identical content is *unchanged*; a newer file *replaces* the old
 one, which moves whole to ``submitted_history/<student>/<lesson>/<old time>/`` (both times are
@@ -31,7 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from flowlib.course.grader.lms import MAX_FILE_BYTES, parse_name, read_download
+from flowlib.course import layout
+from flowlib.course.grader import roster
+from flowlib.course.grader.gradebook import open_gradebook
+from flowlib.course.grader.lms import MAX_FILE_BYTES, Named, parse_name, read_download
 from flowlib.course.grader.owned import check_folder, expected_owner, read_owned
 from flowlib.course.grader.submitted import (
     NOTEBOOK,
@@ -39,6 +44,7 @@ from flowlib.course.grader.submitted import (
     Catalogue,
     NotAccepted,
     Refusal,
+    ascii_folded_id,
     canonical_id,
     folder_timestamp,
     format_timestamp,
@@ -111,6 +117,7 @@ class _Candidate:
     notes: tuple[str, ...]
     lms_id: str | None = None
     extras: dict[str, bytes] = field(default_factory=dict)
+    name: str = ""  # the learner's name as the download (or exchange folder) spells it: kept in the roster
 
 
 def import_download(source: Path, root: Path, lessons: Sequence[str]) -> ImportReport:
@@ -151,8 +158,8 @@ def import_download(source: Path, root: Path, lessons: Sequence[str]) -> ImportR
             )
             continue
         try:
-            student = canonical_id(named.student)
-            lesson, notes = catalogue.check(member.data, shown, named.lesson)
+            student, notes = _download_id(named)
+            lesson, more = catalogue.check(member.data, shown, named.lesson)
         except (ValueError, NotAccepted) as error:
             report.refused.append(
                 Refusal(
@@ -160,21 +167,33 @@ def import_download(source: Path, root: Path, lessons: Sequence[str]) -> ImportR
                 )
             )
             continue
+        notes += more
         notes += (
             (f"renamed: its name names no lesson; its graded cells are {lesson}'s",) if named.lesson is None else ()
         )
-        notes += (
-            (f"{named.convention} name {named.student!r} stored as {student!r}",) if student != named.student else ()
-        )
         notes += ("submitted late (Canvas LATE)",) if named.late else ()
         lms_id = f"{named.convention} id {named.lms_id}" if named.lms_id else None
-        candidates.append(
-            _Candidate(student, lesson, member.data, named.timestamp or member.timestamp, shown, notes, lms_id)
-        )
+        when = named.timestamp or member.timestamp
+        candidates.append(_Candidate(student, lesson, member.data, when, shown, notes, lms_id, name=named.student))
     if not seen:
         report.refused.append(Refusal(source, None, None, f"{source}: expected submitted notebooks; found no files"))
     _store_all(root, candidates, report)
     return report
+
+
+def _download_id(named: Named) -> tuple[str, tuple[str, ...]]:
+    """The id a download's name gives (:func:`~.submitted.canonical_id`), else, for a name that
+    gives none (no letter or digit, too long), the LMS's participant id; and a note saying so."""
+    try:
+        student = canonical_id(named.student)
+    except ValueError as error:
+        if not named.lms_id:
+            raise
+        student = canonical_id(f"{named.convention}_{named.lms_id}")
+        return student, (f"{error}: stored under its {named.convention} participant id as {student!r}",)
+    return student, (
+        (f"{named.convention} name {named.student!r} stored as {student!r}",) if student != named.student else ()
+    )
 
 
 def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequence[str]) -> ImportReport:
@@ -257,13 +276,18 @@ def import_exchange(exchange: Path, course_id: str, root: Path, lessons: Sequenc
                 report.refused.append(Refusal(path, student, lesson, refused.reason))
         notes += (f"exchange id {raw!r} stored as {student!r}",) if raw != student else ()
         notes += (note,) if note else ()
-        candidates.append(_Candidate(student, lesson, data, when, entry.name, notes + more, extras=extras))
+        candidates.append(_Candidate(student, lesson, data, when, entry.name, notes + more, extras=extras, name=raw))
     _store_all(root, candidates, report)
     return report
 
 
 def _store_all(root: Path, candidates: list[_Candidate], report: ImportReport) -> None:
-    """Store candidates oldest first; refuse every file of an id two LMS users share."""
+    """Store candidates oldest first, each under its learner's id (:func:`_learner_id`); refuse
+    every file of an id two LMS users share; record the names in the roster."""
+    existing, learners = _existing_ids(root), roster.load(root)
+    for c in candidates:
+        c.student, note = _learner_id(c, existing, learners)
+        c.notes += (note,) if note else ()
     users: dict[tuple[str, str], set[str]] = {}
     for c in candidates:
         users.setdefault((c.student, c.lesson), set()).add(c.lms_id or "")
@@ -283,15 +307,48 @@ def _store_all(root: Path, candidates: list[_Candidate], report: ImportReport) -
             )
             continue
         _store(root, c, report)
+    stored = {(e.student, e.source) for kind in (report.imported, report.replaced, report.unchanged) for e in kind}
+    roster.remember(
+        root, [roster.Learner(c.student, c.name, c.lms_id or "") for c in candidates if (c.student, c.source) in stored]
+    )
+
+
+def _existing_ids(root: Path) -> list[str]:
+    """The ids the course knows: folders of ``submitted/``, then students of the gradebook."""
+    submitted = root / "submitted"
+    ids = [p.name for p in visible(submitted) if p.is_dir()] if submitted.is_dir() else []
+    if (root / layout.GRADEBOOK).is_file():
+        with open_gradebook(root) as book:
+            ids += sorted(student.id for student in book.students if student.id not in ids)
+    return ids
+
+
+def _learner_id(c: _Candidate, existing: list[str], learners: dict[str, roster.Learner]) -> tuple[str, str | None]:
+    """The id to store ``c`` under, and a note when it is not ``c.student``: the id its LMS
+    participant was stored under before (the roster), else an existing id of the same learner
+    (the same :func:`~.submitted.learner_key`, or the accent-less spelling imports made before
+    ids kept their accents, so no grade is orphaned: only for an id whose roster row, if any,
+    names this learner), else ``c.student``."""
+    known = {learner.lms_id: key for key, learner in learners.items() if learner.lms_id}
+    if c.lms_id and known.get(c.lms_id, c.student) != c.student:
+        return known[c.lms_id], f"{c.lms_id} is stored as {known[c.lms_id]!r} (the roster)"
+    folded = ascii_folded_id(c.name) if c.name else None
+
+    def old_spelling(name: str) -> bool:
+        row = learners.get(name)
+        return name == folded and (row is None or learner_key(row.name) == c.student)
+
+    for match in (lambda name: learner_key(name) == c.student, old_spelling):
+        found = next((name for name in existing if match(name)), None)
+        if found is not None:
+            return found, (f"stored under the existing id {found!r}" if found != c.student else None)
+    return c.student, None
 
 
 def _store(root: Path, c: _Candidate, report: ImportReport) -> None:
     """Write one submission, never overwriting silently (see the module's docstring)."""
-    submitted = root / "submitted"
-    existing = [p.name for p in visible(submitted)] if submitted.is_dir() else []
-    folder = next((name for name in existing if learner_key(name) == c.student), c.student)
-    notes = c.notes + ((f"stored in the existing folder {folder!r}",) if folder != c.student else ())
-    dest = submitted / folder / c.lesson
+    folder, notes = c.student, c.notes
+    dest = root / "submitted" / folder / c.lesson
     entry = Imported(folder, c.lesson, c.source, dest / f"{c.lesson}{NOTEBOOK}", c.timestamp, notes=notes)
     if dest.is_dir() and visible(dest):
         old, _, _ = pick_notebook(dest, c.lesson)

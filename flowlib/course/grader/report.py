@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowlib.course.grader.roster import shown
+
 FLAG_KINDS = (
     "tampering",
     "delegation",
@@ -45,6 +47,7 @@ class Report:
     written: list[dict[str, Any]] = field(default_factory=list)  # written answers: points None while a person decides
     manual: list[str] = field(default_factory=list)  # written answers waiting for a person
     grader: str = ""  # the lesson and grader version it was graded with (a resume skips only these)
+    name: str = ""  # the learner's name when graded (roster.csv), "" when only the id is known
 
     @property
     def score(self) -> float:
@@ -58,10 +61,11 @@ class Report:
         return {flag["kind"] for flag in self.flags}
 
     def summary(self) -> str:
+        who = shown(self.student, self.name)
         if self.status != "graded":
-            return f"{self.student} / {self.lesson}: FAILED ({self.reason})"
+            return f"{who} / {self.lesson}: FAILED ({self.reason})"
         flags = f"; flags: {', '.join(sorted(self.flag_kinds()))}" if self.flags else ""
-        return f"{self.student} / {self.lesson}: {self.score:g}/{self.max_score:g}{flags}"
+        return f"{who} / {self.lesson}: {self.score:g}/{self.max_score:g}{flags}"
 
     def save(self, root: Path) -> Path:
         """Write ``reports/<lesson>/<student>.json`` whole or not at all."""

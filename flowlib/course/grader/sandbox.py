@@ -33,6 +33,7 @@ import flowlib
 SANDBOX_UID = 61000  # + slot: parallel jobs never share a process count
 HOST_PREFIX = "flowlib-grade-"  # + the grading process's id: a sandbox's folder in the temporary folder
 _PROBED: dict[str, str] = {}  # bubblewrap's answer, asked once per process
+SYSTEM_BIN = "/usr/local/bin:/usr/bin:/bin"  # where bwrap is looked for after PATH (cron has none)
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,16 @@ class Protection:
 def _bwrap_works() -> str:
     """'' when bubblewrap can make the namespaces here, else why not."""
     if "answer" not in _PROBED:
-        binary = shutil.which("bwrap")
-        if binary is None:
-            _PROBED["answer"] = "bubblewrap (bwrap) is not installed: `apt-get install bubblewrap`"
+        search = os.pathsep.join(filter(None, [os.environ.get("PATH"), SYSTEM_BIN]))
+        binary = _PROBED["bwrap"] = shutil.which("bwrap", path=search) or ""
+        if not binary:
+            _PROBED["answer"] = (
+                f"expected bubblewrap (bwrap) on PATH or in {SYSTEM_BIN}; found none: `apt-get install bubblewrap`"
+            )
         else:
             probe = subprocess.run(
                 [binary, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+                env={"PATH": search},  # bwrap finds `true` by name
                 capture_output=True,
                 text=True,
             )
@@ -193,7 +198,7 @@ class Sandbox:
             return kernel
         size = str(self.limits.scratch_bytes)
         args = [
-            "bwrap",
+            _PROBED["bwrap"],
             "--die-with-parent",
             "--unshare-pid",
             "--unshare-net",

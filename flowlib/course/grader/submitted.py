@@ -13,10 +13,10 @@ Policies:
 * **Wrong lesson**: a notebook must carry graded cells (nbgrader ``grade_id``) of its lesson's
   released notebook, ``notebooks/<lesson>/<lesson>.ipynb``. None of them, or more of another
   lesson's: refused. Some missing: graded (they score 0), with a note.
-* **Ids**: the student folder's name is the id nbgrader records. Spaces, capitals and accents
+* **Ids**: the student folder's name is the id nbgrader records. Spaces and capitals
   are accepted there, with a note giving the canonical form (:func:`canonical_id`, what
   intake writes); ``*`` and ``+`` are refused, as nbgrader itself refuses them in ids.
-* **Same learner twice** (folder names equal after :func:`canonical_id`: case, accents,
+* **Same learner twice** (folder names equal after :func:`canonical_id`: case, Unicode form,
   whitespace): the newest valid submission of each lesson is graded, the others are refused
   with a message naming the one kept. Equal times keep the canonically named folder.
 * **Timestamp**: nbgrader's ``timestamp.txt`` in the lesson folder, else the notebook's mtime
@@ -44,6 +44,8 @@ NOTEBOOK = ".ipynb"
 TIMESTAMP_FILE = "timestamp.txt"  # written by `nbgrader submit`, read by `nbgrader collect`
 NBGRADER_TIME = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
 FORBIDDEN_IN_IDS = "*+"  # nbgrader refuses these in student ids (exchange file names, globs)
+MAX_ID_BYTES = 128  # an id is a folder name (255 bytes) and part of the exchange's folder names
+# the Latin letters the accent-less ids of earlier imports spelled otherwise (ascii_folded_id)
 _TRANSLITERATE = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 
 
@@ -86,32 +88,45 @@ class Refusal:
 
 
 def canonical_id(raw: str) -> str:
-    """The id an import stores: lower-case letters, digits, ``.``, ``-`` and ``_``.
+    """The id an import stores: the name in lower case, its letters as they are, in every script.
 
-    Latin letters lose their accents (``José`` -> ``jose``), a few are transliterated (``ø`` ->
-    ``o``); letters of other scripts stay as they are, marks included (``李华``, ``Ελένη`` ->
-    ``ελένη``, ``Иван`` -> ``иван``): nbgrader's database, the folders and the CSV all hold them.
-    Runs of spaces and other symbols become ``_``; an id with no letter or digit raises ``ValueError``.
+    Accents and marks stay (``José`` -> ``josé``, ``Đặng Thị`` -> ``đặng_thị``, ``李华``,
+    ``Ελένη`` -> ``ελένη``, ``مُحَمَّد``); a name typed with combining accents and the same name
+    typed precomposed are one id (NFKC, then ``casefold``, then NFC). Runs of spaces and other
+    symbols become ``_``. ``ValueError`` for an id with no letter or digit, or one longer than
+    :data:`MAX_ID_BYTES` in UTF-8 (a folder name, and nbgrader's exchange adds its own parts).
     """
-    kept, latin = [], False
-    for ch in unicodedata.normalize("NFKD", raw.strip().casefold().translate(_TRANSLITERATE)):
-        if not unicodedata.combining(ch):
-            latin = ch.isascii()
-        if not (latin and unicodedata.combining(ch)):  # an accent on a Latin letter goes
-            kept.append(ch)
-    text = unicodedata.normalize("NFC", "".join(kept))
-    # letters and digits of every script with their marks (a vowel sign, a virama), and . - _
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", raw).casefold())
+    # letters and digits of every script with their marks (an accent, a vowel sign, a virama), and . - _
     spelled = "".join(
         ch if ch.isalnum() or ch in "._-" or unicodedata.category(ch).startswith("M") else " " for ch in text
     )
     text = "_".join(spelled.split()).strip("._-")
     if not text:
         raise ValueError(f"the id {raw!r} has no letters or digits")
+    if len(text.encode()) > MAX_ID_BYTES:
+        raise ValueError(f"the id {raw!r} is longer than {MAX_ID_BYTES} bytes in UTF-8")
     return text
 
 
+def ascii_folded_id(raw: str) -> str | None:
+    """The id intake stored before ids kept their accents (``José`` -> ``jose``, ``Đặng`` ->
+    ``dang``; other scripts as :func:`canonical_id`): a learner stored so is still found. None
+    when that spelling has no letter or digit."""
+    kept, latin = [], False
+    for ch in unicodedata.normalize("NFKD", raw.strip().casefold().translate(_TRANSLITERATE)):
+        if not unicodedata.combining(ch):
+            latin = ch.isascii()
+        if not (latin and unicodedata.combining(ch)):  # an accent on a Latin letter went
+            kept.append(ch)
+    try:
+        return canonical_id("".join(kept))
+    except ValueError:
+        return None
+
+
 def learner_key(name: str) -> str:
-    """What makes two ids the same learner: equal canonical ids (case, accents, spaces)."""
+    """What makes two ids the same learner: equal canonical ids (case, spaces, Unicode form)."""
     try:
         return canonical_id(name)
     except ValueError:
