@@ -27,7 +27,7 @@ COUNTING = re.compile(
     r"embedding dimension|vocabulary size)\b(?!.*\bper\b)",
     re.I,
 )
-OVERLAP_PX = 1.5  # two points closer than this on screen are drawn over each other
+OVERLAP_PX = 1.0  # screen cells (pixels): points in the same or a neighbouring cell are drawn over each other
 
 
 def _name(ax: Any) -> str:
@@ -104,23 +104,25 @@ def _legend_problems(figure: Any) -> Iterator[str]:
             seen.setdefault(colour, text.get_text())
 
 
-def _overlap_problems(ax: Any) -> Iterator[str]:
+def _cells(line: Any) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+    """The line's points as screen cells of :data:`OVERLAP_PX`, and those cells with their neighbours."""
     import numpy as np
 
+    xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    cells = [(int(i), int(j)) for i, j in np.floor(line.get_transform().transform(xy) / OVERLAP_PX)] if len(xy) else []
+    near = {(i + di, j + dj) for i, j in cells for di in (-1, 0, 1) for dj in (-1, 0, 1)}
+    return cells, near
+
+
+def _overlap_problems(ax: Any) -> Iterator[str]:
     lines = [line for line in ax.get_lines() if line.get_visible() and not line.get_label().startswith("_")]
-    points = {}
-    for line in lines:
-        xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
-        xy = xy[np.isfinite(xy).all(axis=1)]
-        points[line] = line.get_transform().transform(xy) if len(xy) else xy
+    cells = {line: _cells(line) for line in lines}
     for i, first in enumerate(lines):
         for second in lines[i + 1 :]:
-            a, b = points[first], points[second]
-            if len(a) < 2 or len(b) < 2:
-                continue
-            close = (np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1) < OVERLAP_PX).any(axis=1).sum()
             same_look = first.get_marker() == second.get_marker() and first.get_linestyle() == second.get_linestyle()
-            if close >= 2 and same_look:
+            close = sum(cell in cells[second][1] for cell in cells[first][0])
+            if same_look and close >= 2:
                 yield (
                     f"{_name(ax)}: {first.get_label()!r} and {second.get_label()!r} coincide at {close} points with the "
                     "same marker and line style: the one drawn first is hidden"
