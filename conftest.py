@@ -5,6 +5,11 @@ per worker at a time (``--dist loadfile``: a module's fixtures are built once). 
 files out in collection order, so the few files that take minutes are collected first: otherwise one of them
 starting last keeps the run going on one core while the others idle.
 
+Every figure a notebook draws under nbval is checked where it is drawn (``tests/figure_check.py``):
+the kernel nbval starts runs ``tests/figure_startup.py`` (``PYTHONSTARTUP``), which checks each
+rendered figure and writes what it finds to a file; the cell that drew a figure with problems fails
+with them. The notebooks run once, as they would anyway.
+
 The budget is 60 s per notebook on 2 CPU cores. It is reported, not asserted: a timed test
 would fail on a busy machine for the wrong reason, and here each notebook shares the machine
 with the other workers, one thread each (``make bench-notebooks`` times them alone). nbval's runs (the student
@@ -12,9 +17,12 @@ notebooks and the self-assessment) are timed by pytest; the solutions run in the
 trip, whose tests hand their times over as a ``notebook_seconds`` property.
 """
 
+import json
 import os
 import sys
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +45,8 @@ LONGEST_FIRST = (
 # submission of lesson 02 in the sandbox, about 15 minutes of one worker).
 SAME_WORKER = {"tests/test_adversarial.py": "tests/test_trusted_grading.py"}
 _seconds: dict[str, float] = defaultdict(float)
+FIGURE_STARTUP = Path(__file__).resolve().parent / "tests" / "figure_startup.py"
+_figure_reports = tempfile.TemporaryDirectory(prefix="flowlib-figures-")
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: without xdist (-p no:xdist) there is nothing to schedule
@@ -89,3 +99,47 @@ def pytest_terminal_summary(terminalreporter, config):
     for path, seconds in sorted(_seconds.items()):
         flag = "  OVER BUDGET" if seconds > BUDGET_S else ""
         terminalreporter.write_line(f"{seconds:6.1f} s  {path}{flag}")
+
+
+def _figure_report(item) -> Path | None:
+    """The file where the kernel of an nbval notebook records its figures' problems (None: not a notebook cell)."""
+    if not item.nodeid.split("::", 1)[0].endswith(".ipynb"):
+        return None
+    name = item.nodeid.split("::", 1)[0].replace("/", "__")
+    return Path(_figure_reports.name) / f"{name}.jsonl"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    """nbval starts a notebook's kernel while its first cell is set up: start it with the figure check."""
+    report = _figure_report(item)
+    if report is None:
+        return (yield)
+    saved = {name: os.environ.get(name) for name in ("PYTHONSTARTUP", "FLOWLIB_FIGURE_REPORT")}
+    os.environ.update(PYTHONSTARTUP=str(FIGURE_STARTUP), FLOWLIB_FIGURE_REPORT=str(report))
+    try:
+        return (yield)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A cell that drew a figure with problems fails with them (after the cell itself has passed)."""
+    report = _figure_report(item)
+    read = report.stat().st_size if report is not None and report.exists() else 0
+    result = yield
+    if report is None:
+        return result
+    if not report.exists():
+        raise AssertionError(f"the figure check did not start in this notebook's kernel ({FIGURE_STARTUP})")
+    with report.open(encoding="utf-8") as lines:
+        lines.seek(read)
+        found = [problem for record in map(json.loads, lines) for problem in record["problems"]]
+    if found:
+        raise AssertionError("this cell drew figures that do not read:\n" + "\n".join(found))
+    return result

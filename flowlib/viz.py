@@ -218,19 +218,20 @@ def plot_loss(history: History, title: str | None = None, ax: Axes | None = None
     """Training loss at every step (faint) with a moving average, and the held-out loss."""
     if not history.losses:
         raise ValueError("plot_loss got an empty History (no training steps); train first")
-    colors = plt.get_cmap("viridis")
+    train, held_out = series_styles(2)
     ax = _axes(ax, (5.5, 3.0))
     window = max(1, len(history.losses) // 20)
     smooth = np.convolve(history.losses, np.ones(window) / window, mode="valid")
-    ax.plot(history.steps, history.losses, color=colors(0.3), alpha=0.25)
-    ax.plot(history.steps[window - 1 :], smooth, color=colors(0.3), label="train")
+    ax.plot(history.steps, history.losses, color=train["color"], alpha=0.25)
+    ax.plot(history.steps[window - 1 :], smooth, color=train["color"], label="train")
     if history.eval_losses:
         ax.plot(
             history.eval_steps[: len(history.eval_losses)],
             history.eval_losses,
-            "o-",
-            color=colors(0.75),
+            "-",
             label="held-out",
+            color=held_out["color"],
+            marker=held_out["marker"],
         )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
