@@ -12,15 +12,16 @@ A cell is a dict of nbformat 4 JSON (or an nbformat node). The course reads four
   the released notebook leaves out and no message may echo (:data:`HIDDEN_BLOCK`).
 
 And the words a learner reads when a test cell fails because its exercise is not answered
-(:data:`NOT_ANSWERED`) or its answer cell has not run (:func:`undefined`): the same in the
-learner's own check (:func:`flowlib.grading.score_notebook`, ``flowlib check``) and in the grade
-(:mod:`flowlib.course.grader.testcell`).
+(:data:`NOT_ANSWERED`) or its answer cell has not run (:func:`undefined`), or when the answer
+called what the exercise asks the learner to write (:func:`delegated`): the same in the learner's
+own check (:func:`flowlib.grading.score_notebook`, ``flowlib check``, Validate) and in the grade
+(:mod:`flowlib.course.grader.testcell`, :mod:`flowlib.course.grader.verdicts`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -35,6 +36,16 @@ def undefined(error_text: str) -> str:
     """A failed test's message for a name it could not find (``error_text``: the NameError's own
     words, such as ``name 'attention' is not defined``)."""
     return f"{error_text}: answer and run the exercise cell above this test first"
+
+
+def delegated(evidence: Iterable[str]) -> str:
+    """The verdict on an exercise whose answer called, while its tests ran, what the exercise asks
+    the learner to write (``evidence``: the functions called, as :mod:`flowlib.watch` names them)."""
+    called = ", ".join(dict.fromkeys(evidence))
+    return (
+        f"no points for this exercise: your answer called {called} while the tests ran it, "
+        "which this exercise asks you to write yourself; it scores 0 when graded"
+    )
 
 
 def cell_source(cell: Mapping[str, Any]) -> str:

@@ -22,19 +22,20 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flowlib import comparisons
-from flowlib.cells import NOT_ANSWERED, cell_role, cell_source, nbgrader_meta, undefined
+from flowlib import comparisons, watch
+from flowlib.cells import NOT_ANSWERED, cell_role, cell_source, delegated, nbgrader_meta, undefined
 from flowlib.comparisons import plain
 
 __all__ = [
     "ExerciseFailure",
+    "Delegation",
     "as_array",
     "check_close",
     "check_equal",
@@ -52,6 +53,10 @@ __all__ = [
 
 class ExerciseFailure(AssertionError):
     """An exercise answer is not right yet; the message says what to look at."""
+
+
+class Delegation(ExerciseFailure):
+    """The answer called what its exercise asks the learner to write: the exercise scores 0."""
 
 
 def _check(
@@ -231,12 +236,22 @@ def _why(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def forbidden(cell: Mapping[str, Any]) -> list[str]:
+    """What the answer ``cell``'s exercise asks the learner not to call (its ``flowlib.forbidden``)."""
+    metadata = cell.get("metadata")
+    declared = metadata.get("flowlib", {}).get("forbidden", []) if isinstance(metadata, Mapping) else []
+    return [str(name) for name in declared] if isinstance(declared, list) else []
+
+
 def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -> dict[str, TestResult]:
-    """Run a notebook's exercises in this process and score each autograded test cell.
+    """Run a notebook's exercises in this process and score each autograded test cell, as the
+    grader would.
 
     Executes the setup cell (id ending in ``_setup``), then every answer cell in order (the
     source of answer ``grade_id`` taken from ``replace`` when given), then each test cell in
-    its own copy of that namespace, so one failing test never affects another. Prints
+    its own copy of that namespace, so one failing test never affects another. While a test runs,
+    what the answers' code calls is watched (:mod:`flowlib.watch`): an exercise whose answer called
+    one of its forbidden functions scores 0 on every test, with the grader's message. Prints
     nothing. Returns ``{grade_id: TestResult}`` in notebook order.
     """
     notebook_path = Path(path)
@@ -254,6 +269,8 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
 
     namespace: dict[str, Any] = {"__name__": "__main__"}
     results: dict[str, TestResult] = {}
+    exercise_of: dict[str, str] = {}
+    evidence: dict[str, list[str]] = {}
     quiet = io.StringIO()
     previous = os.getcwd()
     try:
@@ -262,6 +279,7 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
             warnings.simplefilter("ignore")
             for cell in setup:
                 exec(compile(python_source(cell), f"{notebook_path.name}:setup", "exec"), namespace)
+            known = dict(namespace)
             for cell in answers:
                 grade_id = nbgrader_meta(cell).get("grade_id", "")
                 try:
@@ -271,16 +289,44 @@ def score_notebook(path: str | Path, replace: Mapping[str, str] | None = None) -
                     )
                 except Exception:  # an unanswered or broken answer: its tests will say so
                     pass
+            rules, exercise = {str(nbgrader_meta(c).get("grade_id", "")): forbidden(c) for c in answers}, ""
             for cell in cells:
-                if cell_role(cell) != "test":
+                role, info = cell_role(cell), nbgrader_meta(cell)
+                exercise = str(info.get("grade_id", "")) if role == "answer" else exercise
+                if role != "test":
                     continue
-                info = nbgrader_meta(cell)
-                grade_id, points = info.get("grade_id", ""), float(info.get("points", 0))
+                grade_id, points, code = info.get("grade_id", ""), float(info.get("points", 0)), python_source(cell)
+                exercise_of[grade_id] = exercise
+                found = evidence.setdefault(exercise, [])
                 try:
-                    exec(compile(python_source(cell), f"{notebook_path.name}:{grade_id}", "exec"), dict(namespace))
+                    learners = watch.learner_names(code, known)
+                    watch.run_watched(code, dict(namespace), learners, rules.get(exercise, []), found, namespace)
                     results[grade_id] = TestResult(grade_id, points, points)
                 except Exception as error:
                     results[grade_id] = TestResult(grade_id, 0.0, points, _why(error))
     finally:
         os.chdir(previous)
+    for grade_id, result in results.items():  # the grader's rule: a delegating exercise scores 0 on every test
+        if evidence.get(exercise_of[grade_id]):
+            results[grade_id] = TestResult(grade_id, 0.0, result.max_points, delegated(evidence[exercise_of[grade_id]]))
     return results
+
+
+def watched_test(source: str, learners: Sequence[str], forbidden: Sequence[str]) -> None:
+    """Run a test cell's ``source`` in this IPython kernel, as Validate does
+    (:mod:`flowlib.course.validation`): the names ``learners`` (the learner's) watched for calls of
+    ``forbidden``. Raises :class:`Delegation` with the grader's message when they call one, else
+    what the test raises."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("watched_test runs a test cell in a Jupyter kernel; there is none here")
+    found: list[str] = []
+    try:
+        watch.run_watched(shell.transform_cell(source), shell.user_ns, learners, forbidden, found)
+    except Exception:
+        if not found:
+            raise
+    if found:
+        raise Delegation(delegated(found)) from None

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from flowlib.cells import delegated
 from flowlib.course import lab_validate, validation
 from tests.browser_helpers import free_port
 from tests.lab_server import stop, wait_until_up
@@ -158,6 +159,28 @@ def test_nbgraders_own_checks_are_reported(course, monkeypatch):
     assert check["warning"].startswith("THE TYPES OF 1 CELL(S) HAVE CHANGED!"), check
     assert "The following markdown cell has changed to a code cell" in check["cells"][0], check
     assert (reply["exercises"], reply["passed"]) == ([], False)
+
+
+def test_an_answer_that_calls_its_twin_is_told_it_scores_0_as_when_graded(course, monkeypatch):
+    """Validate watches each test cell as the grader does: an answer that calls its exercise's
+    forbidden twin (here softmax through torch.softmax) earns 0 on that exercise with the grader's
+    own message; the other exercises, and the notebook file, are untouched."""
+    lesson = "02_self_attention"
+    path = course / "delegating.ipynb"
+    shutil.copy2(ROOT / "notebooks" / lesson / f"{lesson}.ipynb", path)
+    for exercise in ("02_softmax", "02_quiz_scaling", "02_sdpa", "02_causal_mask"):
+        _edit_cell(path, exercise, _answer_source(lesson, exercise))
+    _edit_cell(
+        path, "02_softmax", "def softmax(x, axis=-1):\n    return torch.softmax(torch.as_tensor(x), dim=axis).numpy()"
+    )
+    monkeypatch.chdir(course)
+    before = path.read_bytes()
+    reply = lab_validate.validate(path)
+    got = {e["exercise"]: (e["earned"], e["message"]) for e in reply["exercises"]}
+    assert got["02_softmax"] == (0, delegated(["torch.softmax"])), got
+    assert [got[e] for e in ("02_quiz_scaling", "02_sdpa", "02_causal_mask")] == [(1, ""), (5, ""), (1, "")], got
+    assert (reply["checks"], reply["passed"]) == ([], False), reply  # the test cells ran as released
+    assert path.read_bytes() == before, "Validate wrote the notebook"
 
 
 def _listing(*args: str) -> str:

@@ -80,8 +80,12 @@ def nbgrader_config() -> Config:
 
 
 def validate(notebook: Path, config: Config | None = None) -> dict[str, Any]:
-    """Run ``notebook`` as nbgrader's Validate does; the points of every exercise (see module doc)."""
-    validator = _KeepingValidator(config=nbgrader_config() if config is None else config)
+    """Run ``notebook`` as nbgrader's Validate does, with the course's hooks whatever the
+    configuration (each test cell watched for delegation, as the grader watches it; the messages
+    rewritten); the points of every exercise (see module doc)."""
+    config = nbgrader_config() if config is None else config
+    validation.configure(config)
+    validator = _KeepingValidator(config=config)
     found = validator.validate(str(notebook))
     results = validation.exercise_results(validator.executed.cells) if validator.executed is not None else {}
     checks = []

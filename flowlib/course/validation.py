@@ -23,9 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowlib.cells import cell_role, nbgrader_meta
+from flowlib.cells import cell_role, cell_source, nbgrader_meta
 from flowlib.course import layout
+from flowlib.course.grader.learner_code import aliases, names_bound
+from flowlib.grading import Delegation, forbidden
+from flowlib.watch import learner_names
 
+DELEGATION = Delegation.__name__  # a test cell's error when the answer called a forbidden function
 NOT_ANSWERED = (
     "not answered yet: replace `raise NotImplementedError(...)` in the answer cell "
     "with your solution, run it, then Validate again"
@@ -48,7 +52,7 @@ def reason(ename: str, evalue: str) -> str:
         return NOT_ANSWERED
     if ename == "NameError":
         return f"{evalue}: the exercise's answer cell above did not define it; run that cell and check it ends without an error"
-    if ename in ("ExerciseFailure", "AssertionError") and evalue:
+    if ename in ("ExerciseFailure", "AssertionError", DELEGATION) and evalue:
         return evalue
     return f"{ename}: {evalue}" if evalue else ename
 
@@ -60,24 +64,35 @@ def _points(value: Any) -> float:
         return 0.0
 
 
-def test_cells(cells: Sequence[Mapping[str, Any]]) -> list[TestCell]:
-    """The graded test cells in order, each with its exercise (the answer cell before it) and
-    the points it earned in this run (nbgrader's rule: an error or stderr output earns 0)."""
-    found, exercise = [], ""
-    for cell in cells:
+def exercises(cells: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """``{index of a test cell: its exercise}``: the grade id of the answer cell above it."""
+    found, exercise = {}, ""
+    for index, cell in enumerate(cells):
         meta, role = nbgrader_meta(cell), cell_role(cell)
         if role == "answer":
             exercise = str(meta.get("grade_id", exercise))
-        if role != "test":
-            continue
-        points = _points(meta.get("points"))
+        elif role == "test":
+            found[index] = exercise or str(meta.get("grade_id", ""))
+    return found
+
+
+def test_cells(cells: Sequence[Mapping[str, Any]]) -> list[TestCell]:
+    """The graded test cells in order, each with its exercise (the answer cell before it) and
+    the points it earned in this run (nbgrader's rule: an error or stderr output earns 0; the
+    grader's: an exercise whose answer called a forbidden function earns 0 on every test)."""
+    found, delegating = [], set()
+    for index, exercise in exercises(cells).items():
+        cell, meta = cells[index], nbgrader_meta(cells[index])
+        outputs = cell.get("outputs", [])
         failed = any(
             o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            for o in cell.get("outputs", [])
+            for o in outputs
         )
-        grade_id = str(meta.get("grade_id", ""))
-        found.append(TestCell(grade_id, exercise or grade_id, 0.0 if failed else points, points))
-    return found
+        if any(o.get("ename") == DELEGATION for o in outputs):
+            delegating.add(exercise)
+        points = _points(meta.get("points"))
+        found.append(TestCell(str(meta.get("grade_id", "")), exercise, 0.0 if failed else points, points))
+    return [TestCell(t.grade_id, t.exercise, 0.0, t.points) if t.exercise in delegating else t for t in found]
 
 
 def per_exercise(tests: Sequence[TestCell]) -> dict[str, tuple[float, float]]:
@@ -104,8 +119,9 @@ def exercise_results(cells: Sequence[Mapping[str, Any]]) -> dict[str, tuple[floa
     for exercise, (earned, possible) in per_exercise(tests).items():
         why = ""
         if earned < possible:
-            failed = next(t for t in tests if t.exercise == exercise and t.earned < t.points)
-            why = NOT_ANSWERED if exercise in unanswered else failure(by_id[failed.grade_id])
+            mine = [by_id[t.grade_id] for t in tests if t.exercise == exercise and t.earned < t.points]
+            delegating = [c for c in mine if any(o.get("ename") == DELEGATION for o in c.get("outputs", []))]
+            why = NOT_ANSWERED if exercise in unanswered else failure((delegating or mine)[0])
         results[exercise] = (earned, possible, why)
     return results
 
@@ -162,28 +178,69 @@ def summarize(notebook: Any = None, upto: int | None = None, **_: Any) -> None:
             first = False
 
 
-_running: dict[str, Any] = {"notebook": None}  # the notebook Validate is running (one at a time)
+def watched_source(cells: Sequence[Mapping[str, Any]], index: int) -> str:
+    """What the kernel runs for the test cell at ``index``: the cell itself, through
+    :func:`flowlib.grading.watched_test`, its exercise's forbidden functions watched while the
+    learner's names run, as the grader watches them."""
+    exercise = exercises(cells).get(index, "")
+    rules = {str(nbgrader_meta(c).get("grade_id", "")): forbidden(c) for c in cells if cell_role(c) == "answer"}
+    course = [cell_source(c) for c in cells if c.get("cell_type") == "code" and cell_role(c) == "course"]
+    known = dict.fromkeys([*names_bound(course), *aliases("\n".join(course))])
+    source = cell_source(cells[index])
+    try:
+        learners = learner_names(source, known)
+    except SyntaxError:  # the test cell's own error is what the learner should see
+        return source
+    return f"__import__('flowlib.grading', fromlist=['_']).watched_test({source!r}, {learners!r}, {rules.get(exercise, [])!r})"
+
+
+_running: dict[str, Any] = {"notebook": None, "sources": {}}  # the notebook Validate is running (one at a time)
 
 
 def _started(notebook: Any = None, **_: Any) -> None:
-    _running["notebook"] = notebook
+    _running["notebook"], _running["sources"] = notebook, {}
+
+
+def _put_back() -> None:
+    """The test cells' own sources back in the notebook (the kernel ran their watched form)."""
+    notebook, sources = _running["notebook"], _running["sources"]
+    for index, source in sources.items():
+        notebook["cells"][index]["source"] = source
+    sources.clear()
 
 
 def _before_cell(cell_index: int = 0, **_: Any) -> None:
     """Before each cell (markdown too) runs, every cell above it has: summarise those."""
+    _put_back()
     summarize(_running["notebook"], upto=cell_index)
 
 
+def _watch(cell: Any = None, cell_index: int = 0, **_: Any) -> None:
+    """Just before a test cell goes to the kernel: send its watched form instead."""
+    notebook = _running["notebook"]
+    if notebook is None or cell is None or cell_role(cell) != "test":
+        return
+    _running["sources"][cell_index] = cell["source"]
+    cell["source"] = watched_source(notebook["cells"], cell_index)
+
+
+def _executed(**_: Any) -> None:
+    _put_back()
+
+
 def _after_error(cell_index: int = 0, **_: Any) -> None:
+    _put_back()
     summarize(_running["notebook"], upto=cell_index + 1)
 
 
 def _finished(notebook: Any = None, **_: Any) -> None:
+    _put_back()
     summarize(notebook if notebook is not None else _running["notebook"])
 
 
 def configure(c: Any) -> None:
-    """Hook :func:`summarize` into the notebook runs (nbclient's hooks) of nbgrader config ``c``.
+    """Hook the course's checks into the notebook runs (nbclient's hooks) of nbgrader config ``c``:
+    each test cell runs watched (:func:`watched_source`), and :func:`summarize` rewrites the results.
 
     nbgrader runs notebooks through nbclient's synchronous path, which calls no hook once the
     last cell has run; so the summary is brought up to date before every cell and after every
@@ -191,6 +248,8 @@ def configure(c: Any) -> None:
     """
     c.Execute.on_notebook_start = _started
     c.Execute.on_cell_start = _before_cell
+    c.Execute.on_cell_execute = _watch
+    c.Execute.on_cell_executed = _executed
     c.Execute.on_cell_error = _after_error
     c.Execute.on_notebook_complete = _finished
 

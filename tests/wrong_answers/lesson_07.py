@@ -65,12 +65,16 @@ CASES = [
     ),
     WrongAnswer(
         answer_id="07_patchify",
-        source=_patchify(  # right order, but no checks: reshape raises a RuntimeError, or unfold drops pixels
+        source=_patchify(  # F.unfold is the exercise's twin: delegation, every test of it scores 0, as when graded
             "    return F.unfold(images, kernel_size=patch_size, stride=patch_size).transpose(1, 2)\n", checks=""
         ),
-        fails=["07_patchify_tests_errors"],
-        message="expected ValueError",
-        passes=["07_patchify_tests_shape", "07_patchify_tests_order", "07_patchify_tests_embedding"],
+        fails=[
+            "07_patchify_tests_shape",
+            "07_patchify_tests_order",
+            "07_patchify_tests_embedding",
+            "07_patchify_tests_errors",
+        ],
+        message="your answer called torch.nn.functional.unfold",
     ),
     WrongAnswer(
         answer_id="07_patchify",

@@ -17,6 +17,8 @@ grader sends one request here and receives the answer as plain data:
 While the learner's code runs, a profile hook notes every call of a function the exercise asks
 the learner not to use (by the function object actually called, so an alias, a class such as
 ``nn.Softmax`` or a Unicode look-alike makes no difference): that is the evidence of delegation.
+The rule is :func:`flowlib.watch.profile_hook`'s, imported once when the agent starts; the
+learner's own check uses it too.
 
 The learner's code can replace all of this. It then decides what the grader receives, which is
 what answering is: it never sees an expected value or a line of a test.
@@ -28,15 +30,15 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
     import io
     import json
     import pickle
-    import re
     import sys
     import threading
+
+    from flowlib.watch import profile_hook  # the rule the learner's own check uses too
 
     objects = {}
     evidence = []
     # bound now, at the kernel's start: a learner's later `sys.setprofile = ...` does not reach these
     setprofile, thread_setprofile = sys.setprofile, threading.setprofile
-    WATCH = (sys.setprofile, sys.settrace)  # the learner's code switching the watch off is evidence too
 
     def reference(value):
         objects[id(value)] = value
@@ -99,48 +101,6 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
 
         return Unpickler(io.BytesIO(base64.b64decode(text))).load()
 
-    def words(name):
-        return re.findall(r"[a-z]+", name.lower())
-
-    def matches(forbidden, module, qualname):
-        if module == "__main__" or module.startswith("flowlib.course"):
-            return ""  # the learner's own code, or the grader's
-        for name in forbidden:
-            if "." in name:
-                full = f"{module}.{qualname}"
-                if full == name or full.startswith(name + ".") or module == name or module.startswith(name + "."):
-                    return name
-                continue
-            wanted, called = words(name), iter(words(qualname))  # softmax: torch._softmax, nn.Softmax.forward
-            if wanted and all(word in called for word in wanted):
-                return name
-        return ""
-
-    def tracer(forbidden):
-        def hook(frame, event, arg):
-            if event == "c_call" and (arg is WATCH[0] or arg is WATCH[1]) and frame.f_code is not serve.__code__:
-                evidence.append(f"sys.{arg.__name__} (it switched off the grader's watch)")
-                return
-            if event == "call":
-                module, qualname = frame.f_globals.get("__name__", ""), frame.f_code.co_qualname
-            elif event == "c_call":
-                owner = getattr(arg, "__self__", None)
-                module = getattr(arg, "__module__", None) or getattr(
-                    getattr(arg, "__objclass__", None), "__module__", ""
-                )
-                if not module and owner is not None:
-                    module = getattr(owner, "__name__", "") if isinstance(owner, type(sys)) else type(owner).__module__
-                qualname = getattr(arg, "__qualname__", getattr(arg, "__name__", ""))
-            else:
-                return
-            found = matches(forbidden, module or "", qualname or "")
-            if found and len(evidence) < 20:
-                parts = qualname.split(".")  # torch._VariableFunctionsClass.softmax reads as torch.softmax
-                shown = parts[-1] if parts[0].startswith("_") else qualname
-                evidence.append(f"{module}.{shown}" if module else shown)
-
-        return hook
-
     def perform(op, target, args, kwargs):
         if op == "resolve":
             namespace = get_ipython().user_ns  # noqa: F821  # the kernel's own, in the globals given below
@@ -179,7 +139,8 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
             grad = _Nothing()
         else:
             grad = torch.enable_grad() if request.get("grad", True) else torch.no_grad()
-        hook = tracer(request.get("forbidden", ()))
+        # every call counts but the agent's own switching the watch off (serve's setprofile(None))
+        hook = profile_hook(request.get("forbidden", ()), evidence, lambda frame: frame.f_code is not serve.__code__)
         try:
             with grad:
                 watching = hook if request.get("forbidden") else None

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from flowlib import watch
 from flowlib.cells import HIDDEN_BLOCK, cell_role, cell_source, nbgrader_meta
 from flowlib.course.grader import learner_code, screen, slicing
 from flowlib.course.grader.execute import KernelLost
@@ -70,12 +71,11 @@ class Lesson:
             raise SolutionFails(
                 f"the setup cell of {self.name} does not run in the grader: {type(error).__name__}: {error}"
             ) from error
-        # flowlib.mistakes builds known-wrong answers, and some compose a right one: no exercise may call it
         answers, declared = (
             [nbgrader_meta(c)["grade_id"] for c in self.source["cells"] if cell_role(c) == "answer"],
             self.forbidden(),
         )
-        rules = {grade_id: [*declared.get(grade_id, []), "flowlib.mistakes"] for grade_id in answers}
+        rules = {grade_id: [*declared.get(grade_id, []), *watch.ALWAYS] for grade_id in answers}
         return Tests(namespace, rules)
 
 

@@ -32,6 +32,7 @@ _WATCHED = (
     "flowlib.cells",
     "flowlib.attention_checks",
     "flowlib.fused_attention",
+    "flowlib.watch",
     "numpy",
     "numpy.linalg",
     "torch",

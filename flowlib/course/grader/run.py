@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowlib.cells import delegated
 from flowlib.course.grader import integrity
 from flowlib.course.grader.execute import MAX_RESTARTS, CellRun, Kernel, KernelLost
 from flowlib.course.grader.remote import AGENT, Channel, ChannelError
@@ -112,8 +113,7 @@ def _loop(plan: Plan, kernel: Kernel, limits: Limits, deadline: float, tests: Te
         if cell.role == "test":
             run, evidence = _test(cell, kernel, cell_limits, deadline, tests)
             if evidence:
-                called = ", ".join(dict.fromkeys(evidence))
-                result.flags.append(Flag("delegation", cell.exercise, f"called {called} while the tests ran it"))
+                result.flags.append(Flag("delegation", cell.exercise, delegated(evidence)))
         else:
             run = kernel.run(cell.source, cell_limits, deadline=deadline)
         result.runs[index] = run

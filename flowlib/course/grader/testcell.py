@@ -13,8 +13,6 @@ type and message; inside the hidden tests, the type only.
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
 import io
 import threading
@@ -24,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from IPython.core.inputtransformer2 import TransformerManager
-
 from flowlib.cells import HIDDEN_BLOCK, NOT_ANSWERED, undefined
 from flowlib.course.grader.remote import ChannelError, LearnerError
 from flowlib.grading import ExerciseFailure, python_source
+from flowlib.watch import learner_names
 
 # one test cell at a time in this process: torch's random state and its thread count are process-wide
 ONE_AT_A_TIME = threading.Lock()
@@ -58,27 +55,6 @@ def setup_namespace(setup_code: str, folder: Path) -> dict[str, Any]:
                 exec(compile(python_source(setup_code), "<setup>", "exec"), namespace)
             _SETUPS[setup_code] = namespace
         return _SETUPS[setup_code]
-
-
-def learner_names(code: str, known: dict[str, Any]) -> list[str]:
-    """The names ``code`` reads that neither it, the setup nor Python defines: the learner's."""
-    tree = ast.parse(TransformerManager().transform_cell(code))
-    bound, read = set(), []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                read.append(node.id)
-            else:
-                bound.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    return [n for n in dict.fromkeys(read) if n not in bound and n not in known and not hasattr(builtins, n)]
 
 
 def hidden_lines(code: str) -> set[int]:
