@@ -7,7 +7,7 @@ reads. A sliced plan keeps
 * the setup cell, and every course cell an instructor marked ``"flowlib": {"graded_run": "always"}``;
 * every course cell that binds or may change a name a kept cell after it reads, followed back
   through the cells it reads in turn (from each cell's ``ast``; a test cell reads, from the
-  kernel, the names its setup namespace lacks: :func:`~flowlib.course.grader.testcell.learner_names`).
+  kernel, the names its setup namespace lacks: :func:`~flowlib.watch.learner_names`).
 
 A cell "may change" a name it assigns an attribute or item of (``x.w = ...``, ``x[0] = ...``),
 calls a method of (``x.train()``) or passes to a call (``train(x)``); names bound to modules are
@@ -37,7 +37,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from flowlib.course.grader.execute import CellRun
 from flowlib.course.grader.screen import Plan
-from flowlib.course.grader.testcell import learner_names
+from flowlib.watch import learner_names
 
 ALWAYS, NEVER = "always", "never"
 # what reads a name by string, or IPython's history of inputs and outputs (different in a shorter run)
