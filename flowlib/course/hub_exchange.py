@@ -7,7 +7,7 @@ set up as ``deploy/jupyterhub/start`` makes it: ``<exchange>/<course>/inbound`` 
 instructors' Unix group, mode 3733 (learners may enter and write, never list; the sticky bit
 keeps anyone but its owner from renaming or removing a submission folder, which nbgrader's 2733
 allows to whoever learns its name; the setgid bit gives every new submission folder that group). :class:`GroupSubmit` then closes each
-submission to everyone but its learner and that group: folders 2770, files 0640. nbgrader's
+submission to everyone but its learner and that group: its folders 2770 (of that group). nbgrader's
 ``collect`` and ``flowlib instructor collect --exchange`` read it as a member of the group.
 
 An inbound folder set up otherwise is refused before anything is copied, with a message naming
@@ -26,7 +26,10 @@ from nbgrader.exchange.default.submit import ExchangeSubmit
 
 INBOUND_MODE = 0o3733  # setgid, sticky; owner rwx; group and others: write and enter, never list
 FOLDER_MODE = 0o2770  # a submission's folders: its learner and the instructors' group
-FILE_MODE = 0o640  # a submission's files: its learner writes, the instructors' group reads
+# A submission's files: readable, since its folders keep everyone else out. Not 0640: nbgrader
+# writes timestamp.txt and submission_secret.txt after copying the notebooks has cleared the
+# folder's setgid bit, so those two carry the learner's own group, not the instructors'.
+FILE_MODE = 0o644
 
 
 def _group_name(gid: int) -> str:
