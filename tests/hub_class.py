@@ -43,6 +43,9 @@ def missing() -> str | None:
         return f"configurable-http-proxy is not installed at {PROXY} (`make hub-proxy`; needs npm)"
     if not (Path(sys.prefix) / "bin" / "jupyterhub").exists():
         return "jupyterhub is not installed in this environment (`make install`)"
+    packages = Path(sys.prefix) / "lib" / "python3.11" / "site-packages"
+    if subprocess.run(["runuser", "-u", "nobody", "--", "test", "-r", str(packages)], capture_output=True).returncode:
+        return f"the course environment's packages ({packages}) are out of other users' reach: clone the course outside a private folder such as /root"
     return None
 
 
