@@ -13,13 +13,15 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 # rebuild it), and its server side (flowlib.course.lab_validate), switched on in the environment's settings;
 # nbgrader's own Validate button is switched off (one Validate button)
 LAB_VALIDATE := $(VENV)/share/jupyter/labextensions/@flowlib/validate
+# the hub's proxy (deploy/jupyterhub): configurable-http-proxy, pinned by its package-lock.json
+HUB_PROXY := deploy/jupyterhub/node_modules/.bin/configurable-http-proxy
 # Downloads are off for the tests and the instructor's steps. flowlib's loaders are offline by
 # themselves, so `make lab` leaves Hugging Face's defaults to the learner's own code.
 OFFLINE_TARGETS := test release collect autograde feedback export doctor bench bench-notebooks student-edition site
 $(OFFLINE_TARGETS): export HF_HUB_OFFLINE := 1
 $(OFFLINE_TARGETS): export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help lab test lint install lock site student-edition release collect autograde similarity feedback export bench bench-notebooks bench-grading bench-similarity doctor clean-venv
+.PHONY: help lab test lint install lock hub site student-edition release collect autograde similarity feedback export bench bench-notebooks bench-grading bench-similarity doctor clean-venv
 
 ## lab: set up if needed, then open the course in JupyterLab (on notebooks/);
 ## Jupyter's own options go in ARGS: `make lab ARGS="--port 8899 --no-browser"`
@@ -31,8 +33,20 @@ lab: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE)
 ## three workers keep both busy while one waits on a kernel or a browser: 19 min against 20 for two)
 ## (`make lint` runs first: a finding stops the suite before it starts)
 JOBS ?= 3
-test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE) lint
+test: $(STAMP) $(LAB_SETTINGS) $(LAB_VALIDATE) hub-proxy lint
 	$(BIN)/python -m pytest --numprocesses $(JOBS) --dist loadfile
+
+# the hub's proxy for `make hub` and tests/test_jupyterhub.py; without npm that test says it is skipped
+.PHONY: hub-proxy
+hub-proxy:
+	@if [ -x $(HUB_PROXY) ] && [ $(HUB_PROXY) -nt deploy/jupyterhub/package-lock.json ]; then :; \
+	elif command -v npm >/dev/null; then cd deploy/jupyterhub && npm ci --no-audit --no-fund --silent && touch node_modules/.bin/configurable-http-proxy; \
+	else echo "npm not found: no configurable-http-proxy, so tests/test_jupyterhub.py is skipped"; fi
+
+## hub: the course's JupyterHub on this machine, as root (deploy/jupyterhub/start; README: Teaching on JupyterHub):
+## `sudo make hub INSTRUCTORS=alice` (Unix users who teach, comma-separated)
+hub: hub-proxy
+	FLOWLIB_HUB_INSTRUCTORS=$(INSTRUCTORS) deploy/jupyterhub/start
 
 ## lint: ruff's lint and format check on the code, mypy on flowlib/ (settings in pyproject.toml;
 ## `$(BIN)/ruff format .` and `$(BIN)/ruff check --fix .` repair what they can)

@@ -51,7 +51,7 @@ def notebook_path(root: Path, path: Any) -> Path:
     """``path`` (relative to the server's ``root``) as an existing notebook inside ``root``."""
     if not isinstance(path, str) or not path.strip():
         raise PathRefused(f'expected {{"path": "<notebook>.ipynb"}} relative to the server root; got path={path!r}')
-    root = Path(root).resolve()
+    root = Path(root).expanduser().resolve()  # JupyterHub's notebook_dir may be "~/..."
     target = (root / path).resolve()
     if Path(path).is_absolute() or not target.is_relative_to(root):
         raise PathRefused(f"{path!r} is outside the server's folder; expected a path relative to it", 403)

@@ -100,9 +100,10 @@ def record(
     if submitted is not None:
         target = root / "autograded" / report.student / report.lesson / f"{report.lesson}.ipynb"
         _write_atomic(target, json.dumps(graded_notebook(submitted, released, report), indent=1))
-        stamp = root / "submitted" / report.student / report.lesson / "timestamp.txt"
-        if stamp.is_file():
-            shutil.copy2(stamp, target.parent / "timestamp.txt")
+        for kept in ("timestamp.txt", "submission_secret.txt"):  # nbgrader's release_feedback needs the secret
+            source = root / "submitted" / report.student / report.lesson / kept
+            if source.is_file():
+                shutil.copy2(source, target.parent / kept)
 
 
 def open_gradebook(root: Path) -> Gradebook:

@@ -1,0 +1,1 @@
+../learner/nbgrader_config.py
