@@ -5,7 +5,8 @@ submissions (right, half-right, wrong and unanswered answers), grades it from sc
 with 1 job, sliced (the default: only the cells the graded cells need) with 1 job and with N
 jobs (N = the number of cores), and prints, measured in this run:
 
-* seconds per submission, full and sliced, and submissions per minute with 1 and N jobs;
+* seconds per submission, full and sliced, and submissions per minute with 1 and N jobs (it stops
+  if the class's grades differ between the full and the sliced grading);
 * the overhead per submission beyond the notebook's own execution: grading in full with 1 job
   (the same cells) minus the time nbclient takes to run the notebook in a plain kernel;
 * against the goals: each lesson at most 10 s a submission on one core, 300 submissions of
@@ -63,6 +64,14 @@ def _grade(root: Path, jobs: int, full: bool = False) -> float:
     return time.perf_counter() - started
 
 
+def _points(root: Path) -> dict[str, list[tuple[str, float]]]:
+    """Every learner's points per test cell, from the reports of the last grading."""
+    return {
+        path.stem: [(v["grade_id"], v["points"]) for v in json.loads(path.read_text())["verdicts"]]
+        for path in sorted((root / "reports").glob("*/*.json"))
+    }
+
+
 def _plain_execution(root: Path, lesson: str, repeats: int = 3) -> float:
     import nbformat
     from nbclient import NotebookClient
@@ -106,7 +115,10 @@ def _measure(lesson: str, learners: int, cores: int) -> Measured:
         _class(root, lesson, learners)
         instructor.autograde(root, jobs=1, students=["learner000"])  # the solution's reference, computed once
         full = _grade(root, 1, full=True) / learners
+        in_full = _points(root)
         sliced = _grade(root, 1) / learners
+        if _points(root) != in_full:  # slicing is an optimisation, never a change of grade
+            raise SystemExit(f"{lesson}: the class's grades differ sliced and in full: see {root / 'reports'}")
         many = _grade(root, cores) / learners
         plain = _plain_execution(root, lesson, repeats=1 if full > 10 else 3)
     return Measured(lesson, full, sliced, many, plain)
