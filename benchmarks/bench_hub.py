@@ -85,7 +85,7 @@ def main() -> int:
             spans = list(pool.map(learner, hub.learners))
         servers_up = time.monotonic() - started
         hub.run_as(hub.instructor, "flowlib", "instructor", "collect", "--exchange", str(hub.exchange), cwd=course)
-        hub.run_as(hub.instructor, "flowlib", "instructor", "autograde", LESSON, cwd=course)
+        hub.grade("autograde", LESSON)
         graded = time.monotonic() - started
         stop.set()
         with Gradebook(f"sqlite:///{course / layout.GRADEBOOK}") as book:
