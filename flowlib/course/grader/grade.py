@@ -1,4 +1,4 @@
-"""One submission's whole path: screen, sandbox, execute, verdicts, report.
+"""One submission's whole path: screen, slice, sandbox, execute (again in full when unsure), verdicts, report.
 
 :func:`grade` is one independent job: it takes plain data (a :class:`Job`) and returns a
 :class:`~flowlib.course.grader.report.Report`, touching no gradebook, so the same job runs serially,
