@@ -32,6 +32,8 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,14 +116,19 @@ def lab(course, tmp_path_factory):
         "FLOWLIB_COURSE_DIR": str(course),  # ratings go to the scratch course
         "HF_HUB_OFFLINE": "1",
     }
-    log_path = state / "lab.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
-    running = Lab(f"http://127.0.0.1:{port}", token, course, log_path)
-    try:
-        wait_for(lambda: server.poll() is not None or running.get("/api/status"), "JupyterLab to answer", 120)
-        assert server.poll() is None, f"JupyterLab exited: {log_path.read_text()[-3000:]}"
+    with serve_lab(command, course, env, Lab(f"http://127.0.0.1:{port}", token, course, state / "lab.log")) as running:
         yield running
+
+
+@contextmanager
+def serve_lab(command: list[str], cwd: Path, env: dict[str, str], lab: Lab) -> Iterator[Lab]:
+    """JupyterLab started by ``command`` in ``cwd``, logging to ``lab.log``, until it answers; stopped after."""
+    log = lab.log.open("w")
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: server.poll() is not None or lab.get("/api/status"), "JupyterLab to answer", 120)
+        assert server.poll() is None, f"JupyterLab exited: {lab.log.read_text()[-3000:]}"
+        yield lab
     finally:
         server.send_signal(signal.SIGTERM)
         try:

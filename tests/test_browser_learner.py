@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -59,6 +58,7 @@ from tests.test_browser import (
     run_all,
     run_cells,
     save,
+    serve_lab,
     type_answer,
     validate,
 )
@@ -129,22 +129,10 @@ def lab(published, tmp_path_factory):
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
     ]
-    log_path = state / "lab.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(command, cwd=learner, env=env, stdout=log, stderr=subprocess.STDOUT)
-    running = Lab(f"http://127.0.0.1:{port}", token, learner, log_path)
-    try:
-        wait_for(lambda: server.poll() is not None or running.get("/api/status"), "JupyterLab to answer", 120)
-        assert server.poll() is None, f"JupyterLab exited: {log_path.read_text()[-3000:]}"
+    with serve_lab(
+        command, learner, env, Lab(f"http://127.0.0.1:{port}", token, learner, state / "lab.log")
+    ) as running:
         yield running
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")
