@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 import symtable
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from flowlib.course.grader.execute import CellRun
 from flowlib.course.grader.screen import Plan
+from flowlib.course.grader.testcell import ONE_AT_A_TIME
 from flowlib.watch import learner_names
 
 ALWAYS, NEVER = "always", "never"
@@ -71,11 +73,13 @@ def _root(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+@functools.lru_cache(maxsize=4096)  # a lesson's course cells are read once, not once per submission
 def uses(code: str) -> Uses:
     """The names ``code`` (a cell, IPython magics allowed) reads, binds and may change."""
     try:
         text = TransformerManager().transform_cell(code)
-        tree, table = ast.parse(text), symtable.symtable(text, "<cell>", "exec")
+        with ONE_AT_A_TIME:  # CPython 3.11 parses one thread at a time (see learner_code._parse)
+            tree, table = ast.parse(text), symtable.symtable(text, "<cell>", "exec")
     except (SyntaxError, ValueError):
         return Uses(opaque=True)
     reads, binds = _globals(table)
@@ -184,7 +188,8 @@ def slice_plan(plan: Plan, setup: Mapping[str, Any], marks: Mapping[str, str]) -
         cell, use = plan.cells[index], found[index]
         if cell.role == "test":  # it reads from the kernel what its setup namespace lacks
             keep[index] = True
-            live |= set(learner_names(cell.source, dict(setup)))
+            with ONE_AT_A_TIME:  # it parses (see uses)
+                live |= set(learner_names(cell.source, setup))
             continue
         mark = marks.get(cell.cell_id, "")
         writes = use.binds | (use.changes - modules)
