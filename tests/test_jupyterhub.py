@@ -83,9 +83,17 @@ def test_a_class_on_the_hub(tmp_path):
         for name in everyone:
             hub.wait_server(name)
 
-        # before the release: nothing to fetch, and the learner is told so
-        early = hub.assignments(blank, "fetch", LESSON).json()
+        # before the release: nothing to fetch or submit, and the learner is told what there is
+        early = hub.assignments(blank, "fetch", LESSON).json()  # the Assignment List lists only what is released
         assert not any(a["assignment_id"] == LESSON for a in early.get("value", [])), early
+        home = Path(pwd.getpwnam(blank).pw_dir) / layout.COURSE_ID
+        fetch = hub.run_as(blank, "nbgrader", "fetch_assignment", LESSON, cwd=home, check=False)
+        assert fetch.returncode != 0 and f"'{LESSON}' is not released" in fetch.stderr, fetch.stderr
+        assert "has released nothing" in fetch.stderr, fetch.stderr
+        submit = hub.assignments(blank, "submit", LESSON).json()
+        assert not submit["success"] and f"nothing to submit: expected your copy of '{LESSON}'" in submit["value"], (
+            submit
+        )
 
         course = hub.course
         hub.run_as(hub.instructor, "flowlib", "instructor", "release", LESSON, cwd=course)
@@ -101,11 +109,17 @@ def test_a_class_on_the_hub(tmp_path):
         # Validate runs the visible tests: the wrong answer passes them and loses its point in grading
         assert validated[right]["passed"] and validated[wrong]["passed"] and not validated[blank]["passed"]
         assert validated[blank]["earned"] == 0 < validated[right]["earned"] == validated[right]["possible"]
+        # an exchange folder set up otherwise: the submission is refused, saying what was expected and found
+        inbound = hub.exchange / layout.COURSE_ID / "inbound"
+        inbound.chmod(0o2733)  # nbgrader's documented mode: submissions could be renamed by others
+        refused_submit = hub.assignments(right, "submit", LESSON).json()
+        inbound.chmod(0o3733)
+        assert not refused_submit["success"], refused_submit
+        assert "must be mode 3733" in refused_submit["value"] and "found mode 2733" in refused_submit["value"]
         again = hub.assignments(right, "submit", LESSON).json()  # a second submission: the newest counts
         assert again["success"], again
 
         # one learner against another's submission, the gradebook and the answer key
-        inbound = hub.exchange / layout.COURSE_ID / "inbound"
         theirs = sorted(p for p in inbound.iterdir() if p.name.startswith(f"{right}+"))[0]
         attempts = {
             "list the inbound folder": f"os.listdir({str(inbound)!r})",

@@ -12,7 +12,12 @@ submission to everyone but its learner and that group: its folders 2770 (of that
 
 An inbound folder set up otherwise is refused before anything is copied, with a message naming
 the mode and group expected and found (a submission the instructors cannot read is lost work).
-Enable in nbgrader's config: ``c.ExchangeFactory.submit = "flowlib.course.hub_exchange.GroupSubmit"``.
+Fetching or submitting a lesson that is not released, or submitting one never fetched, is told
+what the exchange or the learner's folder holds instead (nbgrader says only "Assignment not
+found"). Enable in nbgrader's config (deploy/jupyterhub/jupyter/learner/nbgrader_config.py does)::
+
+    c.ExchangeFactory.submit = "flowlib.course.hub_exchange.GroupSubmit"
+    c.ExchangeFactory.fetch_assignment = "flowlib.course.hub_exchange.FetchReleased"
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import stat
 from pathlib import Path
 
+from nbgrader.exchange.default.fetch_assignment import ExchangeFetchAssignment
 from nbgrader.exchange.default.submit import ExchangeSubmit
 
 INBOUND_MODE = 0o3733  # setgid, sticky; owner rwx; group and others: write and enter, never list
@@ -52,6 +58,21 @@ def inbound_problem(inbound: Path, learner_gids: set[int]) -> str | None:
     return None
 
 
+def _listing(folder: Path) -> str:
+    names = (
+        sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) if folder.is_dir() else []
+    )
+    return ", ".join(names) or "nothing"
+
+
+def not_released(assignment: str, outbound: Path) -> str:
+    """The message for ``assignment`` missing from the exchange's ``outbound`` folder."""
+    return (
+        f"{assignment!r} is not released: expected the folder {outbound / assignment}; the course's exchange "
+        f"has released {_listing(outbound)}. Check the name, or ask your instructor to release it"
+    )
+
+
 def close_submission(folder: Path) -> None:
     """Give ``folder`` (a submission just written) and everything in it the group-only modes."""
     for parent, folders, files in os.walk(folder):
@@ -62,8 +83,29 @@ def close_submission(folder: Path) -> None:
     os.chmod(folder, FOLDER_MODE)
 
 
+class FetchReleased(ExchangeFetchAssignment):
+    """nbgrader's ``fetch_assignment``, naming what is released when the lesson asked for is not."""
+
+    def _assignment_not_found(self, src_path: str, other_path: str) -> None:
+        self.fail(not_released(self.coursedir.assignment_id, Path(self.outbound_path)))
+
+
 class GroupSubmit(ExchangeSubmit):
-    """nbgrader's ``submit``, refusing a misconfigured inbound and closing what it wrote."""
+    """nbgrader's ``submit``, refusing a misconfigured inbound or an unreleased lesson, and
+    closing what it wrote."""
+
+    def _assignment_not_found(self, src_path: str, other_path: str) -> None:
+        folder = Path(src_path)
+        self.fail(
+            f"nothing to submit: expected your copy of {folder.name!r} in {folder}; your folder {folder.parent} "
+            f"holds {_listing(folder.parent)}. Fetch {folder.name!r} from the Assignment List first"
+        )
+
+    def init_release(self) -> None:
+        outbound = Path(self.root) / self.coursedir.course_id / "outbound"
+        if self.coursedir.course_id and not (outbound / self.coursedir.assignment_id).is_dir():
+            self.fail(not_released(self.coursedir.assignment_id, outbound))
+        super().init_release()
 
     def init_dest(self) -> None:
         super().init_dest()
