@@ -69,7 +69,8 @@ def main() -> int:
         kinds = dict(zip(["right", "wrong", "unanswered"], _answers(hub.learners[:3]).values(), strict=True))
         answers = {name: list(kinds.values())[i % 3] for i, name in enumerate(hub.learners)}
 
-        def learner(name: str) -> float:
+        def learner(name: str) -> tuple[float, float]:
+            """Log in, start the server, fetch, answer, submit: (fetch to submit, when submitted) in s."""
             hub.login(name)
             hub.start_server(name)
             hub.wait_server(name, seconds=600)
@@ -79,10 +80,10 @@ def main() -> int:
             body = {"type": "notebook", "content": _answer(saved, name, answers[name])}
             assert hub.server(name, "PUT", f"/api/contents/{NOTEBOOK}", json=body).status_code == 200
             assert hub.assignments(name, "submit", LESSON).json()["success"]
-            return time.monotonic() - begun
+            return time.monotonic() - begun, time.monotonic() - started
 
         with ThreadPoolExecutor(len(hub.learners)) as pool:
-            spans = list(pool.map(learner, hub.learners))
+            spans, submitted = zip(*pool.map(learner, hub.learners), strict=True)
         servers_up = time.monotonic() - started
         hub.run_as(hub.instructor, "flowlib", "instructor", "collect", "--exchange", str(hub.exchange), cwd=course)
         hub.grade("autograde", LESSON)
@@ -92,6 +93,9 @@ def main() -> int:
             scores = {name: book.find_submission(LESSON, name).score for name in hub.learners}
         by_kind = {kind: {scores[n] for n in hub.learners if answers[n] == answer} for kind, answer in kinds.items()}
     one_each = all(len(s) == 1 for s in by_kind.values()) and len(scores) == args.learners
+    # the same answers graded outside the hub (tests/test_jupyterhub.py): right > wrong > unanswered = 0
+    grade = {kind: max(found, default=-1.0) for kind, found in by_kind.items()}
+    earned = one_each and grade["right"] > grade["wrong"] > grade["unanswered"] == 0
     print(
         json.dumps(
             {
@@ -99,15 +103,17 @@ def main() -> int:
                 "hub_up_s": round(hub_up, 1),
                 "all_submitted_s": round(servers_up, 1),
                 "fetch_to_submit_s_max": round(max(spans), 1),
+                "first_to_last_submission_s": round(max(submitted) - min(submitted), 1),
                 "hub_start_to_all_graded_s": round(graded, 1),
                 "peak_memory_gib": round(peak[0] / 2**30, 2),
                 "grades_by_answer": {k: sorted(v) for k, v in by_kind.items()},
                 "every_submission_graded_once_and_consistently": one_each,
+                "each_grade_the_one_its_answer_earns": earned,
             },
             indent=1,
         )
     )
-    return 0 if one_each else 1
+    return 0 if earned else 1
 
 
 if __name__ == "__main__":
