@@ -117,7 +117,7 @@ def test_bubblewrap_is_found_with_nothing_on_path(monkeypatch):
         pytest.skip(f"no bubblewrap in {sandbox.SYSTEM_BIN}")
     monkeypatch.setenv("PATH", "")
     monkeypatch.setattr(sandbox, "_PROBED", {})
-    assert sandbox._bwrap_works() == "" and Path(sandbox._PROBED["bwrap"]).is_absolute()
+    assert sandbox.bwrap_works() == "" and Path(sandbox._PROBED["bwrap"]).is_absolute()
 
 
 def test_autograde_warns_of_a_missing_bubblewrap_before_it_grades(tmp_path, monkeypatch, capsys):

@@ -211,7 +211,7 @@ def _ready_to_grade(root: Path, lessons: Sequence[str]) -> None:
             file=sys.stderr,
             flush=True,
         )
-    if why_not := sandbox._bwrap_works():
+    if why_not := sandbox.bwrap_works():
         print(
             f"WARNING: submissions will run without the sandbox's protections: {why_not}", file=sys.stderr, flush=True
         )

@@ -130,9 +130,9 @@ def winnow(units: list[list[tuple[str, int]]], k: int = K, w: int = W) -> Finger
 def fingerprint(code: str, context: dict[str, str] | None = None) -> Fingerprint:
     """The fingerprint of ``code`` (a cell, IPython's magics rewritten); raises ``SyntaxError``
     (or ``ValueError``, ``RecursionError`` for hostile input) when it does not parse."""
-    from flowlib.course.grader.learner_code import _parse
+    from flowlib.course.grader.learner_code import parse
 
-    return winnow(statements(_parse(code), context))
+    return winnow(statements(parse(code), context))
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> float:

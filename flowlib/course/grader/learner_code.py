@@ -53,7 +53,7 @@ LYING = set(
 )
 
 
-def _parse(code: str) -> ast.Module:
+def parse(code: str) -> ast.Module:
     """``code`` (IPython's magics rewritten) as a tree. CPython 3.11 keeps ``ast.parse``'s recursion
     count per process, not per thread (gh-106905): two grading threads parsing at once raise
     SystemError. So every parse of the grader takes the lock its test cells run under (and
@@ -68,7 +68,7 @@ def aliases(setup_source: str) -> dict[str, str]:
     """Names bound by import statements, as dotted module paths: ``{"F": "torch.nn.functional"}``."""
     names: dict[str, str] = {}
     try:
-        tree = _parse(setup_source)
+        tree = parse(setup_source)
     except SyntaxError:
         return names
     for node in ast.walk(tree):
@@ -146,7 +146,7 @@ def read_code(
     so that a bare call of a forbidden function the lesson imported is seen for what it is.
     """
     try:
-        tree = _parse(code)
+        tree = parse(code)
     except SyntaxError:
         return []
     typed = unicodedata.normalize("NFKC", code)  # what Python reads: full-width letters spell names too
@@ -256,7 +256,7 @@ def names_bound(sources: Iterable[str]) -> set[str]:
     bound: set[str] = set()
     for source in sources:
         try:
-            bound.update(_module_level_stores(_parse(source).body))
+            bound.update(_module_level_stores(parse(source).body))
         except SyntaxError:
             continue
     return bound

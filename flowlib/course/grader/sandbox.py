@@ -64,7 +64,7 @@ class Protection:
     detail: str
 
 
-def _bwrap_works() -> str:
+def bwrap_works() -> str:
     """'' when bubblewrap can make the namespaces here, else why not."""
     if "answer" not in _PROBED:
         search = os.pathsep.join(filter(None, [os.environ.get("PATH"), SYSTEM_BIN]))
@@ -124,7 +124,7 @@ class Sandbox:
         self.course = course_paths()["flowlib"].parent
         self.lesson_dir = self.course / "notebooks" / self.lesson
         self.home = Path("/home/learner")
-        why_not = _bwrap_works()
+        why_not = bwrap_works()
         self.isolated = not why_not
         self.protections = [
             Protection(

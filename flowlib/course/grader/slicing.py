@@ -78,7 +78,7 @@ def uses(code: str) -> Uses:
     """The names ``code`` (a cell, IPython magics allowed) reads, binds and may change."""
     try:
         text = TransformerManager().transform_cell(code)
-        with ONE_AT_A_TIME:  # CPython 3.11 parses one thread at a time (see learner_code._parse)
+        with ONE_AT_A_TIME:  # CPython 3.11 parses one thread at a time (see learner_code.parse)
             tree, table = ast.parse(text), symtable.symtable(text, "<cell>", "exec")
     except (SyntaxError, ValueError):
         return Uses(opaque=True)
