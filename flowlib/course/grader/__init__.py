@@ -3,11 +3,13 @@
     intake     bring submissions into submitted/ (`flowlib instructor collect`): from an LMS
                download (lms reads its names) or nbgrader's exchange (owned: whose files)
     submitted  find the submissions in submitted/: what is graded, what is refused and why
+    ids        who and when: a learner's id and a submission's time, as nbgrader spells them
     roster     learners' names (any script) and LMS ids beside their ids: roster.csv
     screen     rebuild the notebook to run from the course's source, flag what the learner changed
     learner_code   read the learner's code for delegation and tampering, without running it
     sandbox    a fresh, locked-down place for one submission's kernel (bubblewrap, setrlimit)
     execute    one sandboxed kernel over Jupyter's protocol: a cell, its status, the agent's answers
+    slicing    cut the plan to the cells the grades depend on (a full run where that is in doubt)
     run        every cell of the plan: the learner's and the course's in the kernel, each test
                cell in the grader's process, the integrity probe, restarts
     testcell   one test cell run in the grader's process, the learner's names fetched as data
@@ -19,7 +21,10 @@
     gradebook  the one writer of nbgrader's gradebook.db, and the graded notebook
     report     the per-submission report
     autograde  the coordinator: jobs in threads or on Dask, resume, refusals
+    fingerprint, twins, similarity, similarity_report   whose work is it: answers compared with
+               each other and with flowlib's twins, as flags for a person and their HTML report
     export, summary   the CSV with flag columns, and the tables an instructor reads
+    surface    what the learner typed, made safe before a person opens it (CSV, HTML)
 
 The checks a test cell calls live in :mod:`flowlib.grading` and their rules in
 :mod:`flowlib.comparisons` (the learner's side); only :mod:`agent`'s and :mod:`integrity`'s

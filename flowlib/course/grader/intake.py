@@ -4,7 +4,7 @@ overwriting one silently.
 
 Each notebook is checked like :func:`~.submitted.find_submissions` checks it (JSON, a valid
 notebook, its lesson's graded cells) and stored as ``submitted/<student>/<lesson>/<lesson>.ipynb``
-with ``timestamp.txt`` in nbgrader's format. The id is :func:`~.submitted.canonical_id` of the
+with ``timestamp.txt`` in nbgrader's format. The id is :func:`~.ids.canonical_id` of the
 name (its letters kept, in any script), or the LMS's participant id where the name gives none;
 a learner the course knows keeps the id it has (:func:`_learner_id`: the roster, ``submitted/``,
 the gradebook). The name itself goes into the roster (:mod:`.roster`). Two different LMS user
@@ -36,23 +36,18 @@ from pathlib import Path, PurePosixPath
 from flowlib.course import layout
 from flowlib.course.grader import roster
 from flowlib.course.grader.gradebook import open_gradebook
-from flowlib.course.grader.lms import MAX_FILE_BYTES, Named, parse_name, read_download
-from flowlib.course.grader.owned import check_folder, expected_owner, read_owned
-from flowlib.course.grader.submitted import (
-    NOTEBOOK,
+from flowlib.course.grader.ids import (
     TIMESTAMP_FILE,
-    Catalogue,
-    NotAccepted,
-    Refusal,
     ascii_folded_id,
     canonical_id,
     folder_timestamp,
     format_timestamp,
     learner_key,
     parse_timestamp,
-    pick_notebook,
-    visible,
 )
+from flowlib.course.grader.lms import MAX_FILE_BYTES, Named, parse_name, read_download
+from flowlib.course.grader.owned import check_folder, expected_owner, read_owned
+from flowlib.course.grader.submitted import NOTEBOOK, Catalogue, NotAccepted, Refusal, pick_notebook, visible
 
 HISTORY = "submitted_history"
 
@@ -182,7 +177,7 @@ def import_download(source: Path, root: Path, lessons: Sequence[str]) -> ImportR
 
 
 def _download_id(named: Named) -> tuple[str, tuple[str, ...]]:
-    """The id a download's name gives (:func:`~.submitted.canonical_id`), else, for a name that
+    """The id a download's name gives (:func:`~.ids.canonical_id`), else, for a name that
     gives none (no letter or digit, too long), the LMS's participant id; and a note saying so."""
     try:
         student = canonical_id(named.student)
@@ -326,7 +321,7 @@ def _existing_ids(root: Path) -> list[str]:
 def _learner_id(c: _Candidate, existing: list[str], learners: dict[str, roster.Learner]) -> tuple[str, str | None]:
     """The id to store ``c`` under, and a note when it is not ``c.student``: the id its LMS
     participant was stored under before (the roster), else an existing id of the same learner
-    (the same :func:`~.submitted.learner_key`, or the accent-less spelling imports made before
+    (the same :func:`~.ids.learner_key`, or the accent-less spelling imports made before
     ids kept their accents, so no grade is orphaned: only for an id whose roster row, if any,
     names this learner), else ``c.student``."""
     known = {learner.lms_id: key for key, learner in learners.items() if learner.lms_id}

@@ -7,7 +7,7 @@ every folder below it and every file read from it must be
 
 * no symbolic link (a link to ``solutions/`` would be graded, and its feedback shown), and
 * owned by the learner the folder names: the Unix user of that name (as written, else as
-  :func:`~.submitted.canonical_id` spells it).
+  :func:`~.ids.canonical_id` spells it).
 
 Where the machine has no Unix user of that name (one account holds the whole course, as in
 tests and single-user setups), the files must all belong to the submission folder's owner,

@@ -1,6 +1,6 @@
 """Learners' names beside their ids: ``roster.csv`` in the course folder.
 
-The id (:func:`~.submitted.canonical_id`, or the LMS's participant id where a name gives none)
+The id (:func:`~.ids.canonical_id`, or the LMS's participant id where a name gives none)
 is what folders and nbgrader's gradebook hold; the name, as the LMS wrote it (``李华``,
 ``Đặng Thị Hoa``), is what a person reads in the grader's report and ``grades.csv``.
 ``flowlib instructor collect`` records, for each learner of an LMS download, the name and the
