@@ -17,7 +17,11 @@ the grader's watch applies at run time (:func:`flowlib.watch.matches`). Three ch
   The same path, with the honest solutions, must earn every point (tests/test_wrong_answers.py):
   no declaration may flag a right answer. The grader's sandboxed run of the same rule is
   tests/test_adversarial.py's.
-* **not in sight**: no visible test of lesson 13 measures its answer with flowlib's model.
+* **not in sight** (static, milliseconds): the visible part of a test cell, which the learner reads,
+  does not compute its exercise's answer with what the learner may call. What an answer and the
+  visible part of its tests both call, less what the exercise forbids, is audited in
+  :data:`VISIBLE_OVERLAP` with the reason it computes no answer (a hand example on constants, a
+  property, a wrong variant), so a new overlap fails until someone has looked.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 import flowlib
 from flowlib import watch
@@ -278,11 +283,153 @@ def _exercise_of(path: Path, grade_id: str) -> str:
     return ""
 
 
-def test_no_visible_test_of_lesson_13_measures_its_answer_with_flowlibs_model():
-    """The visible part of a test may check properties; measuring the exact shapes with flowlib's
-    own classifier (a copy of which answers the exercise) waits for the hidden part."""
-    path = ROOT / "solutions" / "13_exercises" / "13_exercises.ipynb"
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        if cell_role(cell) == "test":
-            visible = HIDDEN_BLOCK.sub("", cell_source(cell))
-            assert "_measured_shapes" not in visible, nbgrader_meta(cell)["grade_id"]
+# calls that read, convert or loop, never compute an answer: left out of the overlap below
+PLUMBING = {"len", "zip", "enumerate", "range", "isinstance", "bool", "int", "float", "list", "dict", "print", "items",
+            "item", "tolist", "numpy", "size", "no_grad", "eval"}  # fmt: skip
+# exercise -> (what its answer and the visible part of its tests both call, undeclared; why the visible
+# tests still do not compute the answer a learner could paste)
+VISIBLE_OVERLAP: dict[str, tuple[tuple[str, ...], str]] = {
+    "02_softmax": (("exp", "sum"), "a hand example: exp and sum of the literal scores [1, 2, 3]"),
+    "02_sdpa": (
+        ("softmax", "sqrt"),
+        "expected from flowlib's attention, a declared twin; softmax and sqrt build the scores-masked-to-0 variant",
+    ),
+    "03_merge_heads": (
+        ("reshape",),
+        "a property: merging flowlib's split gives the input back; reshape builds variants",
+    ),
+    "03_sinusoidal": (
+        ("arange", "cos", "sin"),
+        "expected from positions.sinusoidal_encoding, a declared twin, and wrong tables from it; the calls build "
+        "only the angles-multiplied variant",
+    ),
+    "04_decoder_mask": (
+        ("ones", "tril"),
+        "the expected masks are literal; ones and tril build wrong variants from the pieces, never causal & real keys",
+    ),
+    "04_greedy_decode": (
+        ("all", "decode", "encode", "full", "src_mask"),
+        "the test's stand-in model defines the methods the answer calls; the expected outputs are literal",
+    ),
+    "05_mask_tokens": (("clone", "randint"), "property checks (labels, special tokens, rates); the calls build inputs"),
+    "05_sample_next": (
+        ("softmax",),
+        "the expected frequencies are the softmax of a constant row: a distribution, not the samples the answer draws",
+    ),
+    "05_word_similarity": (
+        ("lower",),
+        "the stand-in encoder lower-cases its tokens; the expected cosine is written by hand (24 / 25)",
+    ),
+    "06_mean_pool": (("sum",), "the expected means are literal; sum builds wrong variants on the constants"),
+    "07_patchify": (
+        ("reshape",),
+        "the expected patches are literal; reshape builds the input grid and flattens the conv's weight",
+    ),
+    "09_lr_at": (("cos",), "hand formulas on constants for single steps, 0.1 + 0.9 * 0.5 * (1 + cos(pi * 99 / 100))"),
+    "10_attend_with_cache": (
+        ("cat",),
+        "cat joins the outputs of a chunked run; the expected value is one causal pass over all the queries, "
+        "which a cache does not keep",
+    ),
+    "11_fill_mask": (
+        ("topk",),
+        "expected from the fill-mask pipeline, a declared twin; topk builds the raw-logits variant",
+    ),
+    "11_sentence_embeddings": (
+        ("normalize",),
+        "expected from SentenceTransformer, a declared twin; normalize builds wrong variants (padding, [CLS])",
+    ),
+    "12_lora_forward": (
+        ("randn", "zeros"),
+        "expected from flowlib's LoRALinear, a declared twin, or base(x) at B = 0; the calls build inputs and variants",
+    ),
+    "13_sentence_embeddings": (
+        ("model", "sum"),
+        "expected from mean_pool, a declared twin, of the model's hidden states; sum finds [SEP] for a variant",
+    ),
+    "13_my_self_attention": (
+        ("in_proj", "out_proj", "reshape", "split", "sqrt"),
+        "expected from flowlib's MultiHeadAttention, a declared twin; its layers build the wrong variants",
+    ),
+    "13_encoder_block_forward": (
+        ("attn", "ff"),
+        "expected from flowlib's EncoderBlock, a declared twin; its sub-layers build the no-residual variant",
+    ),
+}
+
+
+def _imported(source: str) -> dict[str, str]:
+    """Each name an ``import`` of ``source`` binds -> the dotted name it stands for (``F`` ->
+    ``torch.nn.functional``)."""
+    names = {}
+    for node in ast.parse(TransformerManager().transform_cell(source)).body:  # a setup cell's %matplotlib
+        for alias in node.names if isinstance(node, (ast.Import, ast.ImportFrom)) else ():
+            bound = alias.asname or alias.name.partition(".")[0]
+            if isinstance(node, ast.ImportFrom):
+                names[bound] = f"{node.module}.{alias.name}"
+            else:
+                names[bound] = alias.name if alias.asname else bound
+    return names
+
+
+def _calls(tree: ast.Module, imported: dict[str, str]) -> dict[str, set[str]]:
+    """The name of each function or method the code calls -> the modules it is called from, as far as
+    the code says (``F.softmax``: ``torch.nn.functional``; ``bert.mean_pool``: ``flowlib.bert``; a method
+    of a value, ``x.sum()``: ``""``)."""
+    calls: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        chain, func = [], node.func if isinstance(node, ast.Call) else None
+        while isinstance(func, ast.Attribute):
+            chain.insert(0, func.attr)
+            func = func.value
+        if isinstance(func, ast.Name):
+            dotted = ".".join([imported.get(func.id, func.id), *chain])
+        elif chain:
+            dotted = f".{chain[-1]}"  # a method of what an expression computed: (...).sum()
+        else:
+            continue  # not a call, or a call of what a call returned
+        module, _, name = dotted.rpartition(".")
+        calls.setdefault(name, set()).add(module)
+    return calls
+
+
+def _visible_overlap() -> dict[str, list[str]]:
+    """exercise -> the names called both by its answer and by the visible part of one of its tests,
+    leaving out plumbing and each call its flowlib.forbidden covers (calling a declared twin scores 0)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        imported: dict[str, str] = {}
+        for cell in cells:
+            if cell_role(cell) != "answer" and "import" in cell_source(cell):  # an answer's imports are the learner's
+                imported |= _imported(cell_source(cell))
+        answer: set[str] = set()
+        for cell in cells:
+            if cell_role(cell) == "answer":
+                exercise, answer = (
+                    str(nbgrader_meta(cell)["grade_id"]),
+                    set(_calls(ast.parse(cell_source(cell)), imported)) - PLUMBING,
+                )
+            elif cell_role(cell) == "test":
+                forbidden = ANSWERS[exercise]["metadata"]["flowlib"]["forbidden"]
+                visible = _calls(ast.parse(HIDDEN_BLOCK.sub("", cell_source(cell))), imported)
+                found.setdefault(exercise, set()).update(
+                    name
+                    for name in answer & set(visible)
+                    if not all(watch.matches(forbidden, m, name) for m in visible[name])
+                )
+    return {exercise: sorted(names) for exercise, names in found.items() if names}
+
+
+def test_no_visible_test_computes_its_exercises_answer():
+    """The visible part of a test cell is the learner's to read: code there that computes the expected
+    value, with what the learner may call, is an answer to paste. What the visible tests call that the
+    answer calls too is listed in VISIBLE_OVERLAP with the reason it does not compute the answer (a
+    hand example on constants, a property); a new overlap fails until someone has looked."""
+    found = _visible_overlap()
+    audited = {exercise: list(names) for exercise, (names, _) in VISIBLE_OVERLAP.items()}
+    changed = {e: found.get(e, []) for e in set(found) | set(audited) if found.get(e) != audited.get(e)}
+    assert not changed, (
+        "the visible tests of these exercises call what their answer calls (undeclared in flowlib.forbidden): "
+        f"check they do not compute the answer, and list them in VISIBLE_OVERLAP with the reason: {changed}"
+    )

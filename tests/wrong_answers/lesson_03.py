@@ -138,4 +138,17 @@ CASES = [
         fails=["03_sinusoidal_tests_small", "03_sinusoidal_tests_large"],
         message="start at 1",
     ),
+    WrongAnswer(
+        answer_id="03_sinusoidal",
+        source=_SIN_HEAD
+        + (
+            "    angles = pos * 10000 ** (two_i / d_model)\n"  # multiplied by the frequency's inverse
+            "    pe = torch.zeros(T, d_model)\n"
+            "    pe[:, 0::2] = torch.sin(angles)\n"
+            "    pe[:, 1::2] = torch.cos(angles)\n"
+            "    return pe\n"
+        ),
+        fails=["03_sinusoidal_tests_small", "03_sinusoidal_tests_large"],
+        message="multiplied by 10000**(2i/d_model) instead of divided",
+    ),
 ]
