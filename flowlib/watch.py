@@ -4,7 +4,8 @@ Most exercises have a twin: a function of flowlib, PyTorch or Hugging Face that 
 answer (``flowlib.positions.sinusoidal_encoding`` for lesson 3's sinusoidal table). The answer
 cell of each exercise names them in its metadata, ``flowlib.forbidden``: a bare name
 (``softmax``) stands for every function whose name holds those words (``torch.softmax``,
-``nn.Softmax.forward``), a dotted one (``flowlib.bpe``) for that function or module and all in it.
+``nn.Softmax.forward``), a dotted one (``flowlib.bpe``) or a package's (``tokenizers``) for that
+function or module and all in it.
 
 While a test runs your answer, a profile hook notes every call of one of them (by the function
 actually called, so an alias or a wrapper makes no difference): that is the evidence of
@@ -55,11 +56,11 @@ def matches(forbidden: Sequence[str], module: str, qualname: str) -> str:
     code (``__main__``), the grader's (``flowlib.course``) and the watch's are never forbidden."""
     if module in ("__main__", __name__) or module.startswith("flowlib.course"):
         return ""
+    full = f"{module}.{qualname}"
     for name in forbidden:
+        if full == name or full.startswith(name + ".") or module == name or module.startswith(name + "."):
+            return name  # the function or module named (flowlib.bpe, tokenizers), and all in it
         if "." in name:
-            full = f"{module}.{qualname}"
-            if full == name or full.startswith(name + ".") or module == name or module.startswith(name + "."):
-                return name
             continue
         wanted, called = _words(name), iter(_words(qualname))  # softmax: torch._softmax, nn.Softmax.forward
         if wanted and all(word in called for word in wanted):

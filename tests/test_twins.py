@@ -66,8 +66,14 @@ TWINS: dict[str, tuple[str, ...]] = {
         "flowlib.bpe.most_frequent_pair",
         "flowlib.bpe.pair_counts",
         "tokenizers.trainers.BpeTrainer",
+        "tokenizers.Tokenizer.train_from_iterator",  # a Rust class: building its trainer makes no event, training does
     ),
-    "08_merge_pair": ("flowlib.bpe.merge_pair", "flowlib.bpe.train_bpe", "tokenizers.trainers.BpeTrainer"),
+    "08_merge_pair": (
+        "flowlib.bpe.merge_pair",
+        "flowlib.bpe.train_bpe",
+        "tokenizers.trainers.BpeTrainer",
+        "tokenizers.Tokenizer.train_from_iterator",
+    ),
     "09_lr_at": (
         "flowlib.training.warmup_cosine",
         "torch.optim.lr_scheduler.CosineAnnealingLR",
