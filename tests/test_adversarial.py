@@ -90,6 +90,33 @@ LYING_ARRAY = '''class ndarray:
         return self.shape[0]
 '''
 
+# torch's functions called from C make no profile event: the torch function mode sees them; one submission
+# for three disguises, each its own exercise's (test_each_disguise_of_the_batch_is_caught_in_its_exercise)
+FROM_C = Fixture(
+    "delegates from C and through an object whose __call__ is the twin",
+    1.0,
+    {"delegation"},
+    answers=right(
+        **{
+            "02_softmax": """import functools
+
+class _Softmax:
+    __call__ = staticmethod(torch.softmax)   # torch's own, called from C
+
+def softmax(x, axis=-1):
+    return _Softmax()(torch.tensor(np.asarray(x, dtype=float)), axis).numpy()""",
+            "02_sdpa": SDPA.replace(
+                "    return weights @ V, weights",
+                "    attend = functools.partial(F.scaled_dot_product_attention,\n"
+                "                               attn_mask=None if mask is None else torch.tensor(np.asarray(mask, dtype=bool)))\n"
+                "    out = next(map(attend, *([torch.tensor(a)] for a in (Q, K, V))))\n"
+                "    return out.numpy(), weights",
+            ),
+            "02_causal_mask": "class _Mask:\n    __call__ = staticmethod(mistakes.causal_mask_inverted)\n\ncausal_mask = _Mask()",
+        }
+    ),
+)
+
 ADVERSARIAL = [
     # --- forging the channel: whatever is forged is an output, which is what answering is ---
     Fixture(
@@ -436,6 +463,16 @@ def quietly(line, cell):
             }
         ),
     ),
+    FROM_C,
+    Fixture(
+        "delegates through operator.methodcaller",
+        7.0,
+        {"delegation"},
+        answers=delegating(
+            "operator.methodcaller('softmax', axis)(torch.tensor(np.asarray(x, dtype=float))).numpy()",
+            before="import operator\n\n",
+        ),
+    ),
     Fixture(
         "delegates in another thread",
         7.0,
@@ -590,6 +627,17 @@ def test_an_attack_earns_only_what_its_answers_earn(graded, fixture):
         f"{said}: scored {report.score}, expected {fixture.expected}: {report.verdicts}"
     )
     assert fixture.flags <= raised, f"{said}: flags {raised}, expected at least {set(fixture.flags)}: {report.flags}"
+
+
+def test_each_disguise_of_the_batch_is_caught_in_its_exercise(graded):
+    report = reports(graded)[(student(FROM_C), LESSON)]
+    caught = {flag["cell"]: flag["detail"] for flag in report.flags if flag["kind"] == "delegation"}
+    for exercise, twin in (
+        ("02_softmax", "torch.softmax"),
+        ("02_sdpa", "scaled_dot_product_attention"),
+        ("02_causal_mask", "flowlib.mistakes.causal_mask_inverted"),
+    ):
+        assert twin in caught.get(exercise, ""), f"{exercise}: {twin} not caught: {caught}"
 
 
 def test_no_hidden_test_line_reaches_a_learner_in_any_form(graded):

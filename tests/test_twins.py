@@ -71,8 +71,14 @@ TWINS: dict[str, tuple[str, ...]] = {
         "flowlib.bpe.most_frequent_pair",
         "flowlib.bpe.pair_counts",
         "tokenizers.trainers.BpeTrainer",
+        "tokenizers.Tokenizer.train_from_iterator",  # a Rust class: building its trainer makes no event, training does
     ),
-    "08_merge_pair": ("flowlib.bpe.merge_pair", "flowlib.bpe.train_bpe", "tokenizers.trainers.BpeTrainer"),
+    "08_merge_pair": (
+        "flowlib.bpe.merge_pair",
+        "flowlib.bpe.train_bpe",
+        "tokenizers.trainers.BpeTrainer",
+        "tokenizers.Tokenizer.train_from_iterator",
+    ),
     "09_lr_at": (
         "flowlib.training.warmup_cosine",
         "torch.optim.lr_scheduler.CosineAnnealingLR",
@@ -229,18 +235,110 @@ def test_a_namesake_in_flowlib_torch_or_transformers_is_forbidden(grade_id):
     assert not missed, f"{grade_id} defines what these already define, and may call them: {missed}"
 
 
-# an answer that is its twin, in a few words: (exercise, answer)
+# an answer that is its twin, in a few words: (exercise, disguise, answer). Lesson 3's twin is a
+# Python function (flowlib.positions.sinusoidal_encoding), lesson 2's a C one (torch.softmax), which
+# no profile event sees when C calls it (map, functools.partial, operator.methodcaller, __call__)
+TO_TENSOR = "torch.tensor(np.asarray(x, dtype=float))"
 ALIASES = [
-    ("03_sinusoidal", "sinusoidal_positional_encoding = positions.sinusoidal_encoding"),
-    ("08_merge_pair", "import functools\nmerge_pair = functools.partial(bpe.merge_pair)"),
+    ("03_sinusoidal", "alias", "sinusoidal_positional_encoding = positions.sinusoidal_encoding"),
+    ("08_merge_pair", "functools.partial", "import functools\nmerge_pair = functools.partial(bpe.merge_pair)"),
     (
         "13_sentence_embeddings",
+        "an import under another name",
         "from flowlib.bert import mean_pool as _pool\n\n"
         "def sentence_embeddings(model, tokenizer, texts):\n"
         "    batch = tokenizer(texts)\n"
         "    with torch.no_grad():\n"
         "        hidden = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state\n"
         "    return _pool(hidden, batch.attention_mask)",
+    ),
+    (
+        "03_sinusoidal",
+        "an object whose __call__ is a staticmethod of it",
+        "class _Encoding:\n    __call__ = staticmethod(positions.sinusoidal_encoding)\n\n"
+        "sinusoidal_positional_encoding = _Encoding()",
+    ),
+    (
+        "03_sinusoidal",
+        "an object whose __call__ is a plain class attribute",
+        "import functools\n\nclass _Encoding:\n    __call__ = functools.partial(positions.sinusoidal_encoding)\n\n"
+        "sinusoidal_positional_encoding = _Encoding()",
+    ),
+    (
+        "03_sinusoidal",
+        "an object whose __call__ is a property returning it",
+        "class _Encoding:\n    __call__ = property(lambda self: positions.sinusoidal_encoding)\n\n"
+        "sinusoidal_positional_encoding = _Encoding()",
+    ),
+    (
+        "03_sinusoidal",
+        "a class whose metaclass calls it",
+        "_Meta = type('_Meta', (type,), {'__call__': staticmethod(positions.sinusoidal_encoding)})\n\n"
+        "class sinusoidal_positional_encoding(metaclass=_Meta):\n    pass",
+    ),
+    (
+        "03_sinusoidal",
+        "a bound method of an object holding it",
+        "import functools\nsinusoidal_positional_encoding = functools.partial(positions.sinusoidal_encoding).__call__",
+    ),
+    (
+        "03_sinusoidal",
+        "a staticmethod object",
+        "sinusoidal_positional_encoding = staticmethod(positions.sinusoidal_encoding)",
+    ),
+    (
+        "03_sinusoidal",
+        "types.MethodType",
+        "import types\nsinusoidal_positional_encoding = types.MethodType(lambda twin, T, d: twin(T, d), positions.sinusoidal_encoding)",
+    ),
+    (
+        "03_sinusoidal",
+        "operator.attrgetter",
+        "import operator\n\nimport flowlib\n\nsinusoidal_positional_encoding = operator.attrgetter('positions.sinusoidal_encoding')(flowlib)",
+    ),
+    (
+        "03_sinusoidal",
+        "a __getattr__ returning it",
+        "class _Anything:\n    def __getattr__(self, name):\n        return positions.sinusoidal_encoding\n\n"
+        "sinusoidal_positional_encoding = _Anything().encoding",
+    ),
+    ("03_sinusoidal", "a lambda", "sinusoidal_positional_encoding = lambda T, d: positions.sinusoidal_encoding(T, d)"),
+    (
+        "03_sinusoidal",
+        "map",
+        "def sinusoidal_positional_encoding(T, d):\n    return next(map(positions.sinusoidal_encoding, [T], [d]))",
+    ),
+    (
+        "03_sinusoidal",
+        "functools.reduce",
+        "import functools\n\ndef sinusoidal_positional_encoding(T, d):\n"
+        "    return functools.reduce(lambda twin, args: twin(*args), [(T, d)], positions.sinusoidal_encoding)",
+    ),
+    (
+        "03_sinusoidal",
+        "a list",
+        "_twins = [positions.sinusoidal_encoding]\n\ndef sinusoidal_positional_encoding(T, d):\n    return _twins[0](T, d)",
+    ),
+    (
+        "02_softmax",
+        "C: an object whose __call__ is a staticmethod of it",
+        "class _Softmax:\n    __call__ = staticmethod(torch.softmax)\n\n"
+        f"def softmax(x, axis=-1):\n    return _Softmax()({TO_TENSOR}, axis).numpy()",
+    ),
+    (
+        "02_softmax",
+        "C: map",
+        f"def softmax(x, axis=-1):\n    return next(map(torch.softmax, [{TO_TENSOR}], [axis])).numpy()",
+    ),
+    (
+        "02_softmax",
+        "C: functools.partial",
+        f"import functools\n\ndef softmax(x, axis=-1):\n    return functools.partial(torch.softmax, dim=axis)({TO_TENSOR}).numpy()",
+    ),
+    (
+        "02_softmax",
+        "C: operator.methodcaller",
+        f"import operator\n\ndef softmax(x, axis=-1):\n    return operator.methodcaller('softmax', axis)({TO_TENSOR}).numpy()",
     ),
 ]
 
@@ -250,8 +348,8 @@ def _solution(grade_id: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("grade_id", "answer"), ALIASES, ids=[a[0] for a in ALIASES])
-def test_an_answer_that_is_its_twin_scores_0_with_the_graders_message(grade_id, answer, tmp_path):
+@pytest.mark.parametrize(("grade_id", "how", "answer"), ALIASES, ids=[f"{a[0]}: {a[1]}" for a in ALIASES])
+def test_an_answer_that_is_its_twin_scores_0_with_the_graders_message(grade_id, how, answer, tmp_path):
     path = _solution(grade_id)
     results = score_notebook(path, replace={grade_id: answer})
     mine = {g: r for g, r in results.items() if _exercise_of(path, g) == grade_id}

@@ -16,9 +16,10 @@ grader sends one request here and receives the answer as plain data:
 
 While the learner's code runs, a profile hook notes every call of a function the exercise asks
 the learner not to use (by the function object actually called, so an alias, a class such as
-``nn.Softmax`` or a Unicode look-alike makes no difference): that is the evidence of delegation.
-The rule is :func:`flowlib.watch.profile_hook`'s, imported once when the agent starts; the
-learner's own check uses it too.
+``nn.Softmax`` or a Unicode look-alike makes no difference), and a torch function mode each torch
+function called from C (``map(torch.softmax, ...)``): that is the evidence of delegation. The
+rule is :func:`flowlib.watch.profile_hook`'s and :func:`~flowlib.watch.torch_watch`'s, imported
+once when the agent starts; the learner's own check uses them too.
 
 The learner's code can replace all of this. It then decides what the grader receives, which is
 what answering is: it never sees an expected value or a line of a test.
@@ -33,7 +34,7 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
     import sys
     import threading
 
-    from flowlib.watch import profile_hook  # the rule the learner's own check uses too
+    from flowlib.watch import profile_hook, torch_watch  # the rule the learner's own check uses too
 
     objects = {}
     evidence = []
@@ -141,9 +142,9 @@ def _flowlib_agent():  # one closure, so the kernel's namespace gains one name
             grad = torch.enable_grad() if request.get("grad", True) else torch.no_grad()
         # every call counts but the agent's own switching the watch off (serve's setprofile(None))
         hook = profile_hook(request.get("forbidden", ()), evidence, lambda frame: frame.f_code is not serve.__code__)
+        watching = hook if request.get("forbidden") else None
         try:
-            with grad:
-                watching = hook if request.get("forbidden") else None
+            with grad, torch_watch(watching):  # torch's functions called from C too
                 setprofile(watching)
                 thread_setprofile(watching)  # threads the learner's code starts now (not older ones)
                 try:
