@@ -18,7 +18,8 @@ import pytest
 from flowlib.course import cli, layout
 from flowlib.course.grader import intake, lms, roster
 from flowlib.course.grader.ids import ascii_folded_id, canonical_id, format_timestamp, parse_timestamp
-from flowlib.course.grader.intake import ImportReport, import_download, import_exchange
+from flowlib.course.grader.intake import import_download, import_exchange
+from flowlib.course.grader.storing import ImportReport
 from flowlib.course.grader.submitted import Refusal, Submission, UnknownNameError, find_submissions
 from tests.scratch import released_course
 

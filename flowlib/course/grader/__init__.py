@@ -2,6 +2,7 @@
 
     intake     bring submissions into submitted/ (`flowlib instructor collect`): from an LMS
                download (lms reads its names) or nbgrader's exchange (owned: whose files)
+    storing    keep them in submitted/ under the id the course knows, never overwriting one silently
     submitted  find the submissions in submitted/: what is graded, what is refused and why
     ids        who and when: a learner's id and a submission's time, as nbgrader spells them
     roster     learners' names (any script) and LMS ids beside their ids: roster.csv
