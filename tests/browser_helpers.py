@@ -13,7 +13,8 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,9 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-def start_chromium(profile: Path | None = None):
-    """A headless Chromium driven by Debian's chromedriver, with a fresh profile."""
+@contextmanager
+def chromium(profile: Path | None = None) -> Iterator:
+    """A headless Chromium driven by Debian's chromedriver, with a fresh profile; quit on exit."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -74,7 +76,10 @@ def start_chromium(profile: Path | None = None):
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(120)
     driver.set_script_timeout(60)
-    return driver
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def console_errors(driver) -> list[str]:

@@ -44,11 +44,11 @@ from flowlib.course.cli import lab_command, lab_env
 from flowlib.course.self_assessment import load_objectives
 from tests.browser_helpers import (
     artifact,
+    chromium,
     console_errors,
     free_port,
     nbgrader_instructor_ui,
     require_chromium,
-    start_chromium,
     wait_for,
 )
 
@@ -141,11 +141,8 @@ def serve_lab(command: list[str], cwd: Path, env: dict[str, str], lab: Lab) -> I
 
 @pytest.fixture(scope="module")
 def browser(lab, tmp_path_factory):
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,10 +37,10 @@ from flowlib.course import edition, update
 from flowlib.course.merge import NOTE_TAG
 from tests.browser_helpers import (
     artifact,
+    chromium,
     free_port,
     nbgrader_instructor_ui,
     require_chromium,
-    start_chromium,
     wait_for,
 )
 from tests.test_browser import (
@@ -137,11 +137,8 @@ def lab(published, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab, tmp_path_factory):
-    driver = start_chromium(tmp_path_factory.mktemp("learner-chromium-profile"))
-    try:
+    with chromium(tmp_path_factory.mktemp("learner-chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _points(lesson: Lesson) -> float:

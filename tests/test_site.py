@@ -185,14 +185,13 @@ def _markdown(page: Path) -> list:
 
 
 def test_math_typesets_offline_and_figures_draw_in_the_browser(built, tmp_path):
-    from tests.browser_helpers import artifact, console_errors, require_chromium, start_chromium, wait_for
+    from tests.browser_helpers import artifact, chromium, console_errors, require_chromium, wait_for
 
     _, pages, no_math, _ = built
     if no_math:
         pytest.skip(no_math)
     require_chromium()
-    driver = start_chromium(tmp_path / "profile")
-    try:
+    with chromium(tmp_path / "profile") as driver:
         for page in pages:
             driver.get(page.as_uri())
             wait_for(lambda: driver.execute_script("return document.readyState") == "complete", f"{page.name} to load")
@@ -227,5 +226,3 @@ def test_math_typesets_offline_and_figures_draw_in_the_browser(built, tmp_path):
             if page.name == "02_self_attention.html" and driver.execute_script("return document.images.length;"):
                 driver.execute_script("document.images[0].scrollIntoView({block: 'center'});")
                 driver.save_screenshot(str(artifact(f"site_{page.stem}_figure.png")))
-    finally:
-        driver.quit()
